@@ -1,0 +1,994 @@
+import { EventEmitter } from 'eventemitter3';
+import { type Clock, RealClock } from '../clock';
+import { roundQuantity } from '../decimal';
+import { describeError, EngineError, isPerpkitError, PerpkitError, PluginError } from '../errors';
+import type {
+  ClosedTrade,
+  CycleReport,
+  EngineEventName,
+  EngineEvents,
+  EngineStopEvent,
+  OrderDeniedEvent,
+  PhaseChange,
+} from '../events';
+import type { Exchange, MarketDataChannel } from '../exchange';
+import { evaluateExitStack, type ExitRule, sortExitRules } from '../exit';
+import { type Logger, silentLogger } from '../logger';
+import type { Monitor, MonitorReport } from '../monitor';
+import type { SetupContext } from '../plugin';
+import type { OrderProposal, RiskDecision, RiskGate } from '../risk';
+import type { Signal, SignalInput } from '../signal';
+import type { LedgerPosition } from '../state';
+import { AUDIT_EVENTS, type AuditRecord, type Store } from '../store';
+import type { Strategy } from '../strategy';
+import type { AccountSnapshot, Alert, Fill, Order, RunMode, TradingPhase } from '../types';
+import { Ledger, type OrderOwner } from './ledger';
+import { MarketState } from './market-state';
+import { planSignal, resizeProposal } from './planner';
+import { EngineView, OrderBookkeeping } from './view';
+
+/** How to build one component (strategy, gate, rule, monitor) once the engine exists. */
+export interface ComponentSpec<Component> {
+  readonly id: string;
+  create(context: SetupContext): Component;
+}
+
+export interface ShutdownOptions {
+  /** Cancel every open order of every account on stop. Default true. */
+  readonly cancelOpenOrders?: boolean;
+  /** Close every open position with reduce-only market orders on stop. Default false. */
+  readonly closePositions?: boolean;
+  /** Upper bound for the whole shutdown, in ms. Default 30 000. */
+  readonly timeoutMs?: number;
+}
+
+export interface EngineOptions {
+  /** Default `paper`. */
+  readonly mode?: RunMode;
+  /** Default: the real clock. Backtests pass a `SimulatedClock`. */
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  readonly exchanges: readonly Exchange[];
+  readonly strategies?: readonly ComponentSpec<Strategy>[];
+  readonly exitRules?: readonly ComponentSpec<ExitRule>[];
+  /** Gates run in this order, after the built-in phase gate. */
+  readonly riskGates?: readonly ComponentSpec<RiskGate>[];
+  readonly monitors?: readonly ComponentSpec<Monitor>[];
+  /** Time between cycles of `start()`'s loop, in clock ms. Default 1000. */
+  readonly cycleIntervalMs?: number;
+  /** Bars kept per instrument for `state.candles()`. Default 500. */
+  readonly candleHistory?: number;
+  /**
+   * How often to poll `fetchAccount` for exchanges without an account stream, in clock ms.
+   * Default 5000; 0 disables polling.
+   */
+  readonly accountRefreshMs?: number;
+  /** Consecutive failed cycles before the engine halts itself. Default 5. */
+  readonly maxConsecutiveFailures?: number;
+  /** Exit rules do not fire (except layer 1) before a position is this old. Default 0. */
+  readonly minHoldMs?: number;
+  readonly runId?: string;
+  readonly configHash?: string;
+  /** Every audit event is appended here (see `AUDIT_EVENTS`). */
+  readonly store?: Store;
+  readonly shutdown?: ShutdownOptions;
+}
+
+interface PlannedSignal {
+  readonly signal: Signal;
+  /** 0: exits and risk-reducing intents (sent first), 1: everything else. */
+  readonly stage: 0 | 1;
+}
+
+interface MonitorSlot {
+  readonly monitor: Monitor;
+  nextAt: number;
+}
+
+const FINAL_STATUSES = new Set(['filled', 'cancelled', 'rejected', 'expired']);
+const MAX_OWNERS = 20_000;
+const PHASE_RANK: Record<TradingPhase, number> = { active: 0, reducing: 1, halted: 2 };
+const NO_SIGNALS: readonly Signal[] = Object.freeze([]);
+
+/**
+ * The cycle loop. One cycle:
+ *
+ *   state (already updated by exchange events) → strategies → exit rules → order planner
+ *   → phase gate + risk gates → executor → (fills update the ledger as events) → monitors
+ *
+ * Exits and risk-reducing orders are sent before new entries; a strategy signal on an instrument
+ * whose position an exit rule closes this tick is superseded. Each stage's errors are contained: the
+ * cycle is counted as failed and the loop goes on; `maxConsecutiveFailures` failed cycles in a row
+ * halt the engine with a critical alert.
+ */
+export class Engine {
+  readonly events = new EventEmitter<EngineEvents>();
+  readonly mode: RunMode;
+  readonly clock: Clock;
+  readonly runId: string;
+  readonly state: EngineView;
+  readonly ledger: Ledger;
+
+  private readonly logger: Logger;
+  private readonly exchanges = new Map<string, Exchange>();
+  private readonly marketState: MarketState;
+  private readonly orders = new OrderBookkeeping();
+  private readonly owners = new Map<string, OrderOwner>();
+  private readonly cycleIntervalMs: number;
+  private readonly accountRefreshMs: number;
+  private readonly maxConsecutiveFailures: number;
+  private readonly minHoldMs: number;
+  private readonly shutdown: Required<ShutdownOptions>;
+
+  private strategies: { id: string; strategy: Strategy }[] = [];
+  private exitRules: ExitRule[] = [];
+  private riskGates: RiskGate[] = [];
+  private monitors: MonitorSlot[] = [];
+  private nextMonitorAt = Number.POSITIVE_INFINITY;
+
+  private initialized = false;
+  private initializing: Promise<void> | undefined;
+  private running = false;
+  private loopDone: Promise<void> | undefined;
+  private stopping: Promise<EngineStopEvent> | undefined;
+  private readonly abort = new AbortController();
+  private cycleInFlight: Promise<CycleReport> | undefined;
+  private sequence = 0;
+  private nextAccountRefreshAt = 0;
+  private accountPollExchanges: Exchange[] = [];
+  private consecutiveFailuresCount = 0;
+  private lastCycle: CycleReport | undefined;
+  private lastCycleAtTime: number | undefined;
+  private readonly options: EngineOptions;
+
+  constructor(options: EngineOptions) {
+    this.options = options;
+    this.mode = options.mode ?? 'paper';
+    this.clock = options.clock ?? new RealClock();
+    this.logger = options.logger ?? silentLogger;
+    this.runId = options.runId ?? `run-${Date.now().toString(36)}`;
+    this.cycleIntervalMs = options.cycleIntervalMs ?? 1000;
+    this.accountRefreshMs = options.accountRefreshMs ?? 5000;
+    this.maxConsecutiveFailures = options.maxConsecutiveFailures ?? 5;
+    this.minHoldMs = options.minHoldMs ?? 0;
+    this.shutdown = {
+      cancelOpenOrders: options.shutdown?.cancelOpenOrders ?? true,
+      closePositions: options.shutdown?.closePositions ?? false,
+      timeoutMs: options.shutdown?.timeoutMs ?? 30_000,
+    };
+    for (const exchange of options.exchanges) {
+      if (this.exchanges.has(exchange.id)) {
+        throw new EngineError('INVALID_ARGUMENT', `two exchanges share the id "${exchange.id}"`);
+      }
+      this.exchanges.set(exchange.id, exchange);
+    }
+    this.marketState = new MarketState(options.candleHistory ?? 500);
+    this.ledger = new Ledger({
+      lotSize: (exchange, symbol) => this.marketState.market(exchange, symbol)?.lotSize,
+      markPrice: (exchange, symbol) => this.marketState.referencePrice(exchange, symbol),
+      onPosition: (position) => this.emit('position', position),
+      onTradeClosed: (trade: ClosedTrade) => this.emit('trade:closed', trade),
+    });
+    this.state = new EngineView(this.mode, this.marketState, this.ledger, this.orders);
+    this.state.now = this.clock.now();
+    if (options.store) this.attachStore(options.store);
+  }
+
+  get phase(): TradingPhase {
+    return this.state.phase;
+  }
+
+  get consecutiveFailures(): number {
+    return this.consecutiveFailuresCount;
+  }
+
+  /** The last finished cycle's report. */
+  get lastCycleReport(): CycleReport | undefined {
+    return this.lastCycle;
+  }
+
+  /** Engine-clock time the last cycle finished. */
+  get lastCycleAt(): number | undefined {
+    return this.lastCycleAtTime;
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  exchange(id: string): Exchange | undefined {
+    return this.exchanges.get(id);
+  }
+
+  private emit<Name extends EngineEventName>(event: Name, ...args: Parameters<EngineEvents[Name]>): void {
+    // eventemitter3's typing of rest args is loose; listener errors must not break the engine.
+    try {
+      (this.events.emit as (event: string, ...rest: unknown[]) => boolean)(event, ...args);
+    } catch (error) {
+      this.logger.error('engine event listener threw', { event, error: describeError(error) });
+    }
+  }
+
+  private attachStore(store: Store): void {
+    for (const type of AUDIT_EVENTS) {
+      this.events.on(type, (data: unknown) => {
+        store.append({
+          type,
+          at: this.clock.now(),
+          runId: this.runId,
+          ...(this.options.configHash === undefined ? {} : { configHash: this.options.configHash }),
+          data,
+        } as AuditRecord);
+      });
+    }
+  }
+
+  private setupContext(id: string): SetupContext {
+    return {
+      id,
+      mode: this.mode,
+      clock: this.clock,
+      logger: this.logger.child({ component: id }),
+      state: this.state,
+      events: this.events,
+    };
+  }
+
+  private build<Component>(kind: string, spec: ComponentSpec<Component>): Component {
+    try {
+      return spec.create(this.setupContext(spec.id));
+    } catch (error) {
+      if (isPerpkitError(error)) throw error;
+      throw new PluginError('PLUGIN_SETUP_FAILED', `${kind} "${spec.id}" failed to set up: ${describeError(error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Connects exchanges, loads markets, adopts what the venues already hold (positions and open
+   * orders are adopted and flagged with an alert, never ignored), builds the components and
+   * subscribes to market data. Idempotent.
+   */
+  init(): Promise<void> {
+    if (this.initialized) return Promise.resolve();
+    this.initializing ??= this.initialize();
+    return this.initializing;
+  }
+
+  private async initialize(): Promise<void> {
+    for (const exchange of this.exchanges.values()) this.listen(exchange);
+    for (const exchange of this.exchanges.values()) {
+      await exchange.connect();
+      this.marketState.addMarkets(await exchange.fetchMarkets());
+      this.state.accountIds.set(exchange.id, exchange.accounts());
+      if (!exchange.capabilities.streams.account) this.accountPollExchanges.push(exchange);
+    }
+    this.state.now = this.clock.now();
+    await this.syncAccounts(true);
+
+    this.strategies = (this.options.strategies ?? []).map((spec) => ({ id: spec.id, strategy: this.build('strategy', spec) }));
+    this.exitRules = sortExitRules((this.options.exitRules ?? []).map((spec) => this.build('exit rule', spec)));
+    this.riskGates = (this.options.riskGates ?? []).map((spec) => this.build('risk gate', spec));
+    const now = this.clock.now();
+    this.monitors = (this.options.monitors ?? []).map((spec) => ({ monitor: this.build('monitor', spec), nextAt: now }));
+    this.recomputeNextMonitor();
+
+    await this.subscribeMarketData();
+    this.initialized = true;
+    this.emit('engine:start', {
+      at: this.clock.now(),
+      mode: this.mode,
+      runId: this.runId,
+      ...(this.options.configHash === undefined ? {} : { configHash: this.options.configHash }),
+    });
+  }
+
+  private async subscribeMarketData(): Promise<void> {
+    const wanted = new Map<string, { exchange: Exchange; symbol: string; channel: MarketDataChannel }>();
+    for (const { strategy } of this.strategies) {
+      for (const instrument of strategy.instruments ?? []) {
+        const exchange = this.exchanges.get(instrument.exchange);
+        if (!exchange) {
+          throw new EngineError('INVALID_ARGUMENT', `a strategy needs exchange "${instrument.exchange}", which is not configured`);
+        }
+        for (const channel of instrument.channels ?? ['ticker', 'fundingRate']) {
+          if (!exchange.capabilities.streams[channel]) continue;
+          wanted.set(`${exchange.id}\u0000${instrument.symbol}\u0000${channel}`, { exchange, symbol: instrument.symbol, channel });
+        }
+      }
+    }
+    const priced = new Set<string>();
+    for (const { exchange, symbol, channel } of wanted.values()) {
+      await exchange.subscribe({ channel, symbol });
+      // Seed a price so the first cycle does not run blind.
+      const key = `${exchange.id}\u0000${symbol}`;
+      if (priced.has(key)) continue;
+      priced.add(key);
+      if (this.marketState.referencePrice(exchange.id, symbol) === undefined) this.marketState.onTicker(await exchange.fetchTicker(symbol));
+    }
+  }
+
+  private listen(exchange: Exchange): void {
+    const events = exchange.events;
+    const market = this.marketState;
+    events.on('ticker', (ticker) => market.onTicker(ticker));
+    events.on('orderBook', (book) => market.onOrderBook(book));
+    events.on('candle', (candle) => market.onCandle(candle));
+    events.on('fundingRate', (rate) => market.onFundingRate(rate));
+    events.on('order', (order) => this.onOrder(order));
+    events.on('fill', (fill) => this.onFill(fill));
+    events.on('funding', (payment) => {
+      this.ledger.applyFunding(payment);
+      this.emit('funding', payment);
+      for (const { strategy } of this.strategies) strategy.onFunding?.(payment, this.state);
+    });
+    events.on('position', (position) => this.ledger.updateVenueFields(position));
+    events.on('account', (snapshot) => this.onAccount(snapshot));
+    events.on('liquidation', (liquidation) => {
+      this.ledger.markExternalExit(liquidation.exchange, liquidation.account, liquidation.symbol, 'LIQUIDATION');
+      this.emit('liquidation', liquidation);
+    });
+    events.on('balance', (change) => this.emit('balance', change));
+    events.on('error', (error) => {
+      this.logger.warn('exchange error', { exchange: exchange.id, error: describeError(error) });
+    });
+  }
+
+  private onAccount(snapshot: AccountSnapshot): void {
+    this.state.accountsByKey.set(`${snapshot.exchange}\u0000${snapshot.account}`, snapshot);
+    this.emit('account', snapshot);
+  }
+
+  private ownerOf(orderId: string, clientOrderId: string | undefined): OrderOwner | undefined {
+    return (clientOrderId === undefined ? undefined : this.owners.get(`c:${clientOrderId}`)) ?? this.owners.get(`o:${orderId}`);
+  }
+
+  private remember(key: string, owner: OrderOwner): void {
+    this.owners.set(key, owner);
+    if (this.owners.size > MAX_OWNERS) this.owners.delete(this.owners.keys().next().value as string);
+  }
+
+  private onOrder(order: Order): void {
+    this.orders.track(order);
+    const owner = this.ownerOf(order.id, order.clientOrderId);
+    if (owner && !this.owners.has(`o:${order.id}`)) this.remember(`o:${order.id}`, owner);
+    this.emit('order:update', order);
+    if (owner?.strategyId !== undefined) this.strategyById(owner.strategyId)?.onOrder?.(order, this.state);
+  }
+
+  private onFill(fill: Fill): void {
+    const owner = this.ownerOf(fill.orderId, fill.clientOrderId);
+    const applied = this.ledger.applyFill(fill, owner);
+    if (!applied) return;
+    this.emit('fill', fill);
+    if (owner?.strategyId !== undefined) this.strategyById(owner.strategyId)?.onFill?.(fill, this.state);
+  }
+
+  private strategyById(id: string): Strategy | undefined {
+    for (const entry of this.strategies) if (entry.id === id) return entry.strategy;
+    return undefined;
+  }
+
+  /** Pulls account snapshots (and, on boot, positions and open orders) from exchanges without streams. */
+  private async syncAccounts(boot: boolean): Promise<void> {
+    const exchanges = boot ? [...this.exchanges.values()] : this.accountPollExchanges;
+    for (const exchange of exchanges) {
+      for (const account of exchange.accounts()) {
+        const snapshot = await exchange.fetchAccount(account);
+        this.onAccount(snapshot);
+        for (const position of snapshot.positions) {
+          if (!boot && this.orders.pending(exchange.id, position.symbol, account)) continue;
+          const before = this.ledger.reconcile(position, this.clock.now());
+          if (before !== undefined) {
+            this.raiseAlert('engine', {
+              level: 'warning',
+              code: boot ? 'POSITION_ADOPTED' : 'POSITION_RECONCILED',
+              message: `${exchange.id}/${account} ${position.symbol}: venue holds ${position.quantity}, engine had ${before}`,
+              data: { exchange: exchange.id, account, symbol: position.symbol, venue: position.quantity, engine: before },
+            });
+          }
+        }
+        if (boot) {
+          for (const order of await exchange.fetchOpenOrders(account)) {
+            if (this.orders.open.has(order.id)) continue;
+            this.orders.track(order);
+            this.raiseAlert('engine', {
+              level: 'warning',
+              code: 'ORDER_ADOPTED',
+              message: `${exchange.id}/${account} has open order ${order.id} (${order.side} ${order.quantity} ${order.symbol}) the engine did not place`,
+              data: { exchange: exchange.id, account, orderId: order.id },
+            });
+          }
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- phases and alerts
+
+  /** Sets the phase (operator use: any transition is allowed). */
+  setPhase(to: TradingPhase, reason: string, source = 'operator'): void {
+    const from = this.state.phase;
+    if (from === to) return;
+    this.state.phase = to;
+    const change: PhaseChange = { at: this.clock.now(), from, to, reason, source };
+    this.logger.warn('phase change', { ...change });
+    this.emit('phase', change);
+  }
+
+  /** Escalates the phase (automatic use): `active` → `reducing` → `halted`, never back. */
+  requestPhase(to: TradingPhase, reason: string, source: string): void {
+    if (PHASE_RANK[to] > PHASE_RANK[this.state.phase]) this.setPhase(to, reason, source);
+  }
+
+  raiseAlert(source: string, input: Omit<Alert, 'id' | 'source' | 'timestamp'>): Alert {
+    this.sequence += 1;
+    const alert: Alert = Object.freeze({ id: `A${this.sequence}`, source, timestamp: this.clock.now(), ...input });
+    const log = alert.level === 'critical' ? 'error' : alert.level === 'warning' ? 'warn' : 'info';
+    this.logger[log](`alert ${alert.code}: ${alert.message}`, { source });
+    this.emit('alert', alert);
+    return alert;
+  }
+
+  // ---------------------------------------------------------------- the cycle
+
+  /** Runs one cycle now. Backtests call this once per bar; `start()` calls it on an interval. */
+  runCycle(): Promise<CycleReport> {
+    const result = this.cycle();
+    return result instanceof Promise ? result : Promise.resolve(result);
+  }
+
+  /**
+   * One cycle; synchronous when there is nothing to send and no monitor is due (the common case
+   * in backtests), a promise otherwise. Callers that care about speed check for a promise.
+   */
+  cycle(): CycleReport | Promise<CycleReport> {
+    if (!this.initialized) throw new EngineError('ENGINE_STATE', 'call init() before running cycles');
+    if (this.cycleInFlight) throw new EngineError('ENGINE_STATE', 'a cycle is already running');
+    const startedWall = performance.now();
+    const state = this.state;
+    state.now = this.clock.now();
+    state.cycle += 1;
+    const failures: string[] = [];
+
+    const needsAccounts = this.accountPollExchanges.length > 0 && this.accountRefreshMs > 0 && state.now >= this.nextAccountRefreshAt;
+    if (needsAccounts) return this.track(this.slowCycle(startedWall, failures, true));
+
+    const planned = this.collectSignals(failures);
+    if (planned.length === 0 && state.now < this.nextMonitorAt) return this.finishCycle(startedWall, failures, 0, 0, 0);
+    return this.track(this.processCycle(startedWall, failures, planned));
+  }
+
+  private track(promise: Promise<CycleReport>): Promise<CycleReport> {
+    this.cycleInFlight = promise;
+    return promise.finally(() => {
+      this.cycleInFlight = undefined;
+    });
+  }
+
+  private async slowCycle(startedWall: number, failures: string[], refreshAccounts: boolean): Promise<CycleReport> {
+    if (refreshAccounts) {
+      this.nextAccountRefreshAt = this.state.now + this.accountRefreshMs;
+      try {
+        await this.syncAccounts(false);
+      } catch (error) {
+        this.recordFailure('accounts', error, failures);
+      }
+    }
+    return this.processCycle(startedWall, failures, this.collectSignals(failures));
+  }
+
+  /** Strategy signals and exit decisions, ordered: exits, then risk-reducing intents, then the rest. */
+  private collectSignals(failures: string[]): PlannedSignal[] {
+    const state = this.state;
+    let strategySignals: Signal[] | undefined;
+    for (const { id, strategy } of this.strategies) {
+      let inputs: readonly SignalInput[] | undefined;
+      try {
+        inputs = strategy.onCycle(state);
+      } catch (error) {
+        this.recordFailure(`strategy:${id}`, error, failures);
+        continue;
+      }
+      if (!inputs || inputs.length === 0) continue;
+      strategySignals ??= [];
+      for (const input of inputs) strategySignals.push(this.stamp(input, id));
+    }
+
+    const exits = this.exitRules.length > 0 && this.ledger.hasOpenPositions() ? this.evaluateExits(failures) : NO_SIGNALS;
+    if (!strategySignals && exits.length === 0) return [];
+
+    const planned: PlannedSignal[] = [];
+    const exiting = new Set<string>();
+    for (const signal of exits) {
+      exiting.add(`${signal.exchange}\u0000${signal.symbol}`);
+      planned.push({ signal, stage: 0 });
+    }
+    const entries: PlannedSignal[] = [];
+    for (const signal of strategySignals ?? []) {
+      this.emit('signal', signal);
+      if (exiting.has(`${signal.exchange}\u0000${signal.symbol}`)) {
+        this.denySignal(signal, 'engine', 'SUPERSEDED_BY_EXIT', 'an exit rule decided this position this tick');
+        continue;
+      }
+      const reducing = signal.intent === 'close' || signal.intent === 'reduce';
+      (reducing ? planned : entries).push({ signal, stage: reducing ? 0 : 1 });
+    }
+    for (const entry of entries) planned.push(entry);
+    return planned;
+  }
+
+  private evaluateExits(failures: string[]): Signal[] {
+    const state = this.state;
+    const out: Signal[] = [];
+    for (const position of this.ledger.positions()) {
+      if (this.orders.pending(position.exchange, position.symbol, position.account)) continue;
+      let evaluation: ReturnType<typeof evaluateExitStack<LedgerPosition>>;
+      try {
+        evaluation = evaluateExitStack(this.exitRules, position, state, {
+          heldMs: state.now - position.openedAt,
+          minHoldMs: this.minHoldMs,
+        });
+      } catch (error) {
+        this.recordFailure('exit', error, failures);
+        continue;
+      }
+      if (!evaluation) continue;
+      const { rule, decision } = evaluation;
+      const signal = this.stamp(
+        {
+          intent: decision.action,
+          exchange: position.exchange,
+          symbol: position.symbol,
+          account: position.account,
+          ...(decision.quantity === undefined ? {} : { quantity: decision.quantity }),
+          ...(decision.fraction === undefined ? {} : { fraction: decision.fraction }),
+          ...(decision.targetQuantity === undefined ? {} : { targetQuantity: decision.targetQuantity }),
+          urgency: decision.urgency ?? (rule.layer === 1 ? 'emergency' : 'normal'),
+          reasons: [{ code: decision.code, message: decision.message }],
+          metadata: { exitRule: rule.name, exitLayer: rule.layer },
+        },
+        `exit:${rule.name}`,
+      );
+      this.emit('signal', signal);
+      this.emit('exit', { signal, rule: rule.name, layer: rule.layer, code: decision.code, position });
+      out.push(signal);
+    }
+    return out;
+  }
+
+  private stamp(input: SignalInput, strategyId: string): Signal {
+    this.sequence += 1;
+    return Object.freeze({
+      ...input,
+      id: `S${this.state.cycle}-${this.sequence}`,
+      strategyId,
+      createdAt: this.state.now,
+      cycle: this.state.cycle,
+      urgency: input.urgency ?? 'normal',
+      orderType: input.orderType ?? 'market',
+      reasons: Object.freeze([...input.reasons]),
+    });
+  }
+
+  private denySignal(signal: Signal, gate: string, code: string, message: string, proposal?: OrderProposal): void {
+    const event: OrderDeniedEvent = {
+      at: this.state.now,
+      signal,
+      ...(proposal === undefined ? {} : { proposal }),
+      gate,
+      code,
+      message,
+    };
+    this.emit('order:denied', event);
+  }
+
+  private async processCycle(startedWall: number, failures: string[], planned: PlannedSignal[]): Promise<CycleReport> {
+    let orders = 0;
+    let denials = 0;
+    const execute = async (batch: PlannedSignal[]) => {
+      const outcome = await this.executeSignals(batch, failures);
+      orders += outcome.orders;
+      denials += outcome.denials;
+    };
+    if (planned.length > 0) await execute(planned);
+
+    if (this.state.now >= this.nextMonitorAt) {
+      const fromMonitors = await this.runMonitors(failures);
+      if (fromMonitors.length > 0) await execute(fromMonitors);
+    }
+    return this.finishCycle(startedWall, failures, planned.length, orders, denials);
+  }
+
+  /** Plans, gates and submits a batch. Stage 0 orders are sent (and acknowledged) before stage 1. */
+  private async executeSignals(batch: PlannedSignal[], failures: string[]): Promise<{ orders: number; denials: number }> {
+    const proposals: { proposal: OrderProposal; stage: 0 | 1 }[] = [];
+    let denials = 0;
+    for (const { signal, stage } of batch) {
+      this.sequence += 1;
+      const result = planSignal(signal, this.state, `P${this.state.cycle}-${this.sequence}`, this.clientOrderId());
+      if ('rejection' in result) {
+        denials += 1;
+        this.denySignal(signal, 'planner', result.rejection.code, result.rejection.message);
+        continue;
+      }
+      proposals.push({ proposal: result.proposal, stage });
+    }
+
+    // Gate everything before sending anything, so one denied leg can stop its whole group.
+    const allowed: { proposal: OrderProposal; stage: 0 | 1 }[] = [];
+    const failedGroups = new Set<string>();
+    for (const entry of proposals) {
+      const verdict = await this.gate(entry.proposal, failures);
+      if (verdict.allowed) {
+        allowed.push({ proposal: verdict.proposal, stage: entry.stage });
+      } else {
+        denials += 1;
+        if (entry.proposal.signal.groupId !== undefined) failedGroups.add(entry.proposal.signal.groupId);
+      }
+    }
+    const toSend = allowed.filter(({ proposal }) => {
+      const group = proposal.signal.groupId;
+      if (group === undefined || !failedGroups.has(group)) return true;
+      denials += 1;
+      this.denySignal(proposal.signal, 'engine', 'GROUP_LEG_DENIED', `another leg of group ${group} was denied`, proposal);
+      return false;
+    });
+
+    let orders = 0;
+    for (const stage of [0, 1] as const) {
+      const batchOfStage = toSend.filter((entry) => entry.stage === stage);
+      if (batchOfStage.length === 0) continue;
+      // Legs of one stage go out together (a hedge's legs must not wait on each other).
+      const results = await Promise.all(batchOfStage.map(({ proposal }) => this.submit(proposal, failures)));
+      orders += results.filter(Boolean).length;
+    }
+    return { orders, denials };
+  }
+
+  private clientOrderId(): string {
+    this.sequence += 1;
+    return `${this.runId}-${this.sequence}`;
+  }
+
+  /** The built-in phase gate, then each configured gate in order. */
+  private async gate(
+    proposal: OrderProposal,
+    failures: string[],
+  ): Promise<{ allowed: true; proposal: OrderProposal } | { allowed: false }> {
+    let current = proposal;
+    const phaseDecision = this.phaseDecision(current);
+    this.emit('risk:decision', { at: this.state.now, proposal: current, gate: 'phase', decision: phaseDecision });
+    if (phaseDecision.action === 'deny') {
+      this.denySignal(current.signal, 'phase', phaseDecision.code, phaseDecision.message, current);
+      return { allowed: false };
+    }
+    for (const gate of this.riskGates) {
+      let decision: RiskDecision;
+      try {
+        decision = await gate.evaluate(current, this.state);
+      } catch (error) {
+        // A broken gate fails closed.
+        this.recordFailure(`gate:${gate.name}`, error, failures);
+        decision = { action: 'deny', code: 'GATE_ERROR', message: `gate threw: ${describeError(error).message}` };
+      }
+      this.emit('risk:decision', { at: this.state.now, proposal: current, gate: gate.name, decision });
+      if (decision.action === 'deny') {
+        if (decision.phase) this.requestPhase(decision.phase.to, decision.phase.reason, `gate:${gate.name}`);
+        this.denySignal(current.signal, gate.name, decision.code, decision.message, current);
+        return { allowed: false };
+      }
+      if (decision.action === 'resize') {
+        const wanted = Math.min(decision.quantity, current.quantity);
+        const text = wanted > 0 ? roundQuantity(wanted, current.market.lotSize) : '0';
+        if (Number(text) === 0) {
+          this.denySignal(current.signal, gate.name, decision.code, `${decision.message} (resized to zero)`, current);
+          return { allowed: false };
+        }
+        current = resizeProposal(current, text);
+      }
+    }
+    return { allowed: true, proposal: current };
+  }
+
+  private phaseDecision(proposal: OrderProposal): RiskDecision {
+    const phase = this.state.phase;
+    if (phase === 'active') return { action: 'allow' };
+    if (phase === 'reducing') {
+      return proposal.riskReducing
+        ? { action: 'allow' }
+        : { action: 'deny', code: 'PHASE_REDUCING', message: 'phase is reducing: only risk-reducing orders pass' };
+    }
+    return proposal.riskReducing && proposal.signal.urgency === 'emergency'
+      ? { action: 'allow' }
+      : { action: 'deny', code: 'PHASE_HALTED', message: 'phase is halted: only emergency risk-reducing orders pass' };
+  }
+
+  /** Sends one order. Returns true when the venue accepted it. */
+  private async submit(proposal: OrderProposal, failures: string[]): Promise<boolean> {
+    const exchange = this.exchanges.get(proposal.exchange);
+    if (!exchange) {
+      this.denySignal(proposal.signal, 'engine', 'UNKNOWN_EXCHANGE', `no exchange "${proposal.exchange}"`, proposal);
+      return false;
+    }
+    const signal = proposal.signal;
+    // Exits and monitor actions belong to the strategy that owns the position they act on.
+    const actsForOwner = signal.strategyId.startsWith('exit:') || signal.strategyId.startsWith('monitor:');
+    const strategyId = actsForOwner
+      ? this.state.position(signal.exchange, signal.symbol, proposal.request.account)?.strategyId
+      : signal.strategyId;
+    const owner: OrderOwner = {
+      ...(strategyId === undefined ? {} : { strategyId }),
+      reasons: signal.reasons.map((entry) => entry.code),
+      ...(signal.regime === undefined ? {} : { regime: signal.regime }),
+    };
+    const clientOrderId = proposal.request.clientOrderId;
+    if (clientOrderId !== undefined) this.remember(`c:${clientOrderId}`, owner);
+    this.orders.beginSubmit(proposal.exchange, proposal.request.symbol);
+    try {
+      const order = await exchange.submitOrder(proposal.request);
+      this.remember(`o:${order.id}`, owner);
+      if (!FINAL_STATUSES.has(order.status)) this.orders.track(order);
+      this.emit('order:submitted', { at: this.clock.now(), proposal, order });
+      return true;
+    } catch (error) {
+      const described = describeError(error);
+      const reason = error instanceof PerpkitError ? (error as { reason?: string }).reason : undefined;
+      this.emit('order:failed', {
+        at: this.clock.now(),
+        proposal,
+        code: described.code,
+        ...(reason === undefined ? {} : { reason }),
+        message: described.message,
+        retryable: described.retryable,
+      });
+      // A venue saying no is data; anything else is a failure of this cycle.
+      if (!isPerpkitError(error)) this.recordFailure('executor', error, failures);
+      return false;
+    } finally {
+      this.orders.endSubmit(proposal.exchange, proposal.request.symbol);
+    }
+  }
+
+  private async runMonitors(failures: string[]): Promise<PlannedSignal[]> {
+    const now = this.state.now;
+    const signals: PlannedSignal[] = [];
+    for (const slot of this.monitors) {
+      if (now < slot.nextAt) continue;
+      slot.nextAt = now + (slot.monitor.intervalMs ?? 0);
+      let report: MonitorReport | undefined;
+      try {
+        report = await slot.monitor.check(this.state);
+      } catch (error) {
+        this.recordFailure(`monitor:${slot.monitor.name}`, error, failures);
+        continue;
+      }
+      if (!report) continue;
+      const source = `monitor:${slot.monitor.name}`;
+      for (const alert of report.alerts ?? []) this.raiseAlert(source, alert);
+      if (report.phase) this.requestPhase(report.phase.to, report.phase.reason, source);
+      for (const input of report.signals ?? []) {
+        const signal = this.stamp(input, source);
+        this.emit('signal', signal);
+        signals.push({ signal, stage: input.intent === 'open' || input.intent === 'rebalance' ? 1 : 0 });
+      }
+    }
+    signals.sort((a, b) => a.stage - b.stage);
+    this.recomputeNextMonitor();
+    return signals;
+  }
+
+  private recomputeNextMonitor(): void {
+    let next = Number.POSITIVE_INFINITY;
+    for (const slot of this.monitors) if (slot.nextAt < next) next = slot.nextAt;
+    this.nextMonitorAt = next;
+  }
+
+  private recordFailure(stage: string, error: unknown, failures: string[]): void {
+    failures.push(stage);
+    const described = describeError(error);
+    this.logger.error('cycle stage failed', { cycle: this.state.cycle, stage, ...described });
+    this.emit('cycle:error', {
+      cycle: this.state.cycle,
+      at: this.state.now,
+      stage,
+      code: described.code,
+      message: described.message,
+      consecutiveFailures: this.consecutiveFailuresCount + 1,
+    });
+  }
+
+  private finishCycle(startedWall: number, failures: string[], signals: number, orders: number, denials: number): CycleReport {
+    const ok = failures.length === 0;
+    if (ok) {
+      this.consecutiveFailuresCount = 0;
+    } else {
+      this.consecutiveFailuresCount += 1;
+      if (this.consecutiveFailuresCount === this.maxConsecutiveFailures) {
+        this.raiseAlert('monitor:cycle-failures', {
+          level: 'critical',
+          code: 'CYCLE_FAILURES',
+          message: `${this.consecutiveFailuresCount} consecutive cycles failed (last: ${failures.join(', ')})`,
+          data: { consecutiveFailures: this.consecutiveFailuresCount, stages: failures },
+        });
+        this.requestPhase('halted', `${this.consecutiveFailuresCount} consecutive failed cycles`, 'monitor:cycle-failures');
+      }
+    }
+    this.lastCycleAtTime = this.state.now;
+    const report: CycleReport = {
+      cycle: this.state.cycle,
+      startedAt: this.state.now,
+      durationMs: performance.now() - startedWall,
+      ok,
+      signals,
+      orders,
+      denials,
+    };
+    this.lastCycle = report;
+    if (this.events.listenerCount('cycle') > 0) this.emit('cycle', report);
+    return report;
+  }
+
+  // ---------------------------------------------------------------- loop and shutdown
+
+  /** Initializes and starts the loop; resolves once running. `stop()` ends it. */
+  async start(): Promise<void> {
+    if (this.stopping) throw new EngineError('ENGINE_STATE', 'the engine is stopped and cannot be restarted');
+    if (this.running || this.loopDone) throw new EngineError('ENGINE_STATE', 'the engine is already started');
+    await this.init();
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      const began = this.clock.now();
+      try {
+        await this.runCycle();
+      } catch (error) {
+        // runCycle contains stage errors; this is a bug in the engine itself. Keep going.
+        this.logger.error('cycle crashed', { error: describeError(error) });
+        this.consecutiveFailuresCount += 1;
+      }
+      if (signal.aborted) break;
+      const elapsed = this.clock.now() - began;
+      await this.clock.sleep(Math.max(0, this.cycleIntervalMs - elapsed), signal);
+    }
+    this.running = false;
+  }
+
+  /**
+   * One orderly shutdown: stop cycles, cancel open orders, close positions if configured, let
+   * strategies finish, flush the store, close exchanges. Calling it again returns the same promise:
+   * a second signal never starts a second shutdown.
+   */
+  stop(reason = 'stop requested', overrides: ShutdownOptions = {}): Promise<EngineStopEvent> {
+    this.stopping ??= this.performStop(reason, { ...this.shutdown, ...overrides });
+    return this.stopping;
+  }
+
+  get isStopping(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  private async performStop(reason: string, options: Required<ShutdownOptions>): Promise<EngineStopEvent> {
+    this.logger.info('shutting down', { reason });
+    this.abort.abort();
+    let cancelledOrders = 0;
+    let closedPositions = 0;
+    const work = (async () => {
+      await this.loopDone;
+      if (this.cycleInFlight) await this.cycleInFlight.catch(() => undefined);
+      if (this.initialized) {
+        if (options.cancelOpenOrders) cancelledOrders = await this.cancelEverything();
+        if (options.closePositions) closedPositions = await this.closeEverything(options.timeoutMs);
+        for (const { id, strategy } of this.strategies) {
+          try {
+            await strategy.onStop?.();
+          } catch (error) {
+            this.logger.error('strategy onStop failed', { strategy: id, error: describeError(error) });
+          }
+        }
+      }
+    })();
+    const timedOut = await withTimeout(work, options.timeoutMs);
+    if (timedOut) {
+      this.raiseAlert('engine', {
+        level: 'critical',
+        code: 'SHUTDOWN_TIMEOUT',
+        message: `shutdown did not finish within ${options.timeoutMs} ms`,
+      });
+    }
+    const event: EngineStopEvent = { at: this.clock.now(), reason, cancelledOrders, closedPositions };
+    this.emit('engine:stop', event);
+    try {
+      await this.options.store?.flush();
+    } catch (error) {
+      this.logger.error('store flush failed on shutdown', { error: describeError(error) });
+    }
+    for (const exchange of this.exchanges.values()) {
+      try {
+        await exchange.close();
+      } catch (error) {
+        this.logger.warn('exchange close failed', { exchange: exchange.id, error: describeError(error) });
+      }
+    }
+    this.running = false;
+    return event;
+  }
+
+  private async cancelEverything(): Promise<number> {
+    let cancelled = 0;
+    for (const exchange of this.exchanges.values()) {
+      for (const account of exchange.accounts()) {
+        try {
+          if (exchange.capabilities.cancelAll) {
+            cancelled += await exchange.cancelAllOrders({ account });
+          } else {
+            for (const order of await exchange.fetchOpenOrders(account)) {
+              await exchange.cancelOrder({ account, symbol: order.symbol, orderId: order.id });
+              cancelled += 1;
+            }
+          }
+        } catch (error) {
+          this.raiseAlert('engine', {
+            level: 'critical',
+            code: 'SHUTDOWN_CANCEL_FAILED',
+            message: `could not cancel orders on ${exchange.id}/${account}: ${describeError(error).message}`,
+          });
+        }
+      }
+    }
+    return cancelled;
+  }
+
+  private async closeEverything(timeoutMs: number): Promise<number> {
+    const positions = this.ledger.positions();
+    let sent = 0;
+    for (const position of positions) {
+      const signal = this.stamp(
+        {
+          intent: 'close',
+          exchange: position.exchange,
+          symbol: position.symbol,
+          account: position.account,
+          urgency: 'emergency',
+          reasons: [{ code: 'SHUTDOWN_CLOSE', message: 'closing positions on shutdown as configured' }],
+        },
+        'engine',
+      );
+      this.emit('signal', signal);
+      const planned = planSignal(signal, this.state, `P-shutdown-${position.symbol}`, this.clientOrderId());
+      if ('rejection' in planned) {
+        this.denySignal(signal, 'planner', planned.rejection.code, planned.rejection.message);
+        continue;
+      }
+      if (await this.submit(planned.proposal, [])) sent += 1;
+    }
+    // Wait, in real time and bounded, until the venue reports the positions closed.
+    const deadline = Date.now() + timeoutMs;
+    while (this.ledger.hasOpenPositions() && Date.now() < deadline && sent > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return sent;
+  }
+}
+
+/** Resolves true when `work` did not settle within `ms`. */
+async function withTimeout(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function createEngine(options: EngineOptions): Engine {
+  return new Engine(options);
+}

@@ -1,0 +1,103 @@
+import type { LedgerPosition, StateView } from '../state';
+import type { AccountSnapshot, Market, Order, RunMode, TradingPhase } from '../types';
+import type { Ledger } from './ledger';
+import type { MarketState } from './market-state';
+import { InstrumentMap } from './nested-map';
+
+/** Orders that are submitted and not final, plus submissions still awaiting their ack. */
+export class OrderBookkeeping {
+  readonly open = new Map<string, Order>();
+  private readonly inflight = new InstrumentMap<number>();
+
+  beginSubmit(exchange: string, symbol: string): void {
+    this.inflight.set(exchange, symbol, (this.inflight.get(exchange, symbol) ?? 0) + 1);
+  }
+
+  endSubmit(exchange: string, symbol: string): void {
+    this.inflight.set(exchange, symbol, Math.max(0, (this.inflight.get(exchange, symbol) ?? 0) - 1));
+  }
+
+  track(order: Order): void {
+    if (order.status === 'open' || order.status === 'partially-filled' || order.status === 'pending') {
+      this.open.set(order.id, order);
+    } else {
+      this.open.delete(order.id);
+    }
+  }
+
+  pending(exchange: string, symbol: string, account?: string): boolean {
+    if ((this.inflight.get(exchange, symbol) ?? 0) > 0) return true;
+    if (this.open.size === 0) return false;
+    for (const order of this.open.values()) {
+      if (order.exchange === exchange && order.symbol === symbol && (account === undefined || order.account === account)) return true;
+    }
+    return false;
+  }
+}
+
+/** The `StateView` the engine hands out: one object whose cycle fields the engine advances. */
+export class EngineView implements StateView {
+  now = 0;
+  cycle = 0;
+  phase: TradingPhase = 'active';
+  readonly accountsByKey = new Map<string, AccountSnapshot>();
+  readonly accountIds = new Map<string, readonly string[]>();
+
+  constructor(
+    readonly mode: RunMode,
+    private readonly marketState: MarketState,
+    private readonly ledger: Ledger,
+    private readonly orders: OrderBookkeeping,
+  ) {}
+
+  market(exchange: string, symbol: string): Market | undefined {
+    return this.marketState.market(exchange, symbol);
+  }
+  markets() {
+    return this.marketState.allMarkets();
+  }
+  ticker(exchange: string, symbol: string) {
+    return this.marketState.ticker(exchange, symbol);
+  }
+  orderBook(exchange: string, symbol: string) {
+    return this.marketState.orderBook(exchange, symbol);
+  }
+  candles(exchange: string, symbol: string) {
+    return this.marketState.candles(exchange, symbol);
+  }
+  fundingRate(exchange: string, symbol: string) {
+    return this.marketState.fundingRate(exchange, symbol);
+  }
+  referencePrice(exchange: string, symbol: string) {
+    return this.marketState.referencePrice(exchange, symbol);
+  }
+  lastUpdate(exchange: string, symbol: string) {
+    return this.marketState.lastUpdate(exchange, symbol);
+  }
+  account(exchange: string, account: string) {
+    return this.accountsByKey.get(`${exchange}\u0000${account}`);
+  }
+  accounts() {
+    return [...this.accountsByKey.values()];
+  }
+  defaultAccount(exchange: string) {
+    return this.accountIds.get(exchange)?.[0];
+  }
+  position(exchange: string, symbol: string, account?: string): LedgerPosition | undefined {
+    const resolved = account ?? this.defaultAccount(exchange);
+    return resolved === undefined ? undefined : this.ledger.position(exchange, resolved, symbol);
+  }
+  positions() {
+    return this.ledger.positions();
+  }
+  openOrders(exchange?: string, symbol?: string): readonly Order[] {
+    const out: Order[] = [];
+    for (const order of this.orders.open.values()) {
+      if ((exchange === undefined || order.exchange === exchange) && (symbol === undefined || order.symbol === symbol)) out.push(order);
+    }
+    return out;
+  }
+  hasPendingOrder(exchange: string, symbol: string, account?: string) {
+    return this.orders.pending(exchange, symbol, account);
+  }
+}

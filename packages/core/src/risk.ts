@@ -1,0 +1,56 @@
+import type { Signal } from './signal';
+import type { StateView } from './state';
+import type { Market, OrderRequest, TradingPhase } from './types';
+
+/** An order the planner wants to send, as the risk gates see it. */
+export interface OrderProposal {
+  readonly id: string;
+  readonly signal: Signal;
+  readonly request: OrderRequest;
+  readonly exchange: string;
+  readonly market: Market;
+  /** Price used for notional and cost estimates (the limit price, else the reference price). */
+  readonly referencePrice: number;
+  /** Quantity as a number (the request carries the exact string). */
+  readonly quantity: number;
+  readonly notional: number;
+  /** True when the order can only shrink the position it acts on. */
+  readonly riskReducing: boolean;
+  /** Signed position quantity before the order. */
+  readonly positionBefore: number;
+}
+
+export type RiskDecision =
+  | { readonly action: 'allow' }
+  | {
+      readonly action: 'deny';
+      readonly code: string;
+      readonly message: string;
+      /** A gate may ask the engine to change phase (loss limits do). */
+      readonly phase?: { readonly to: TradingPhase; readonly reason: string };
+    }
+  | { readonly action: 'resize'; readonly quantity: number; readonly code: string; readonly message: string };
+
+const ALLOW: RiskDecision = Object.freeze({ action: 'allow' });
+
+export function allow(): RiskDecision {
+  return ALLOW;
+}
+
+export function deny(code: string, message: string, phase?: { to: TradingPhase; reason: string }): RiskDecision {
+  return Object.freeze(phase ? { action: 'deny', code, message, phase } : { action: 'deny', code, message });
+}
+
+export function resize(quantity: number, code: string, message: string): RiskDecision {
+  return Object.freeze({ action: 'resize', quantity, code, message });
+}
+
+/**
+ * A risk gate instance. `evaluate` sees one proposal at a time, in the configured gate order, and
+ * must not throw for a denial: a denial is data. A resize's quantity is re-rounded to the lot by the
+ * engine and passed to the next gate. Gates may be async (human confirmation), but most are not.
+ */
+export interface RiskGate {
+  readonly name: string;
+  evaluate(proposal: OrderProposal, state: StateView): RiskDecision | Promise<RiskDecision>;
+}

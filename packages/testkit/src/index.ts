@@ -1,0 +1,4 @@
+export * from './exchange-contract';
+export * from './fake-exchange';
+export * from './harness';
+export * from './plugin-contracts';
