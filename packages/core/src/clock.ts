@@ -92,7 +92,8 @@ export class SimulatedClock implements Clock {
   /** The earliest time a sleeper waits for, if any; lets drivers jump straight to it. */
   nextWakeTime(): number | undefined {
     let earliest: number | undefined;
-    for (const sleeper of this.sleepers) if (earliest === undefined || sleeper.wakeAt < earliest) earliest = sleeper.wakeAt;
+    for (const sleeper of this.sleepers)
+      if (earliest === undefined || sleeper.wakeAt < earliest) earliest = sleeper.wakeAt;
     return earliest;
   }
 

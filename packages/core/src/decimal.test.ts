@@ -134,10 +134,14 @@ describe('rounding properties', () => {
 
   it('scaled integers round-trip', () => {
     fc.assert(
-      fc.property(fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }), fc.integer({ min: 0, max: 18 }), (integer, decimals) => {
-        const text = fromScaledInteger(integer, decimals);
-        expect(toScaledInteger(text, decimals)).toBe(integer);
-      }),
+      fc.property(
+        fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }),
+        fc.integer({ min: 0, max: 18 }),
+        (integer, decimals) => {
+          const text = fromScaledInteger(integer, decimals);
+          expect(toScaledInteger(text, decimals)).toBe(integer);
+        },
+      ),
     );
   });
 });

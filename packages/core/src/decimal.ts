@@ -151,13 +151,21 @@ export function roundToStepNumber(value: DecimalInput, step: DecimalInput, mode:
  * Rounds a price to the tick. Without a mode, a buy rounds down and a sell rounds up, so a limit
  * order never becomes more aggressive than asked.
  */
-export function roundPrice(price: DecimalInput, tickSize: DecimalInput, sideOrMode: 'buy' | 'sell' | RoundingMode): string {
+export function roundPrice(
+  price: DecimalInput,
+  tickSize: DecimalInput,
+  sideOrMode: 'buy' | 'sell' | RoundingMode,
+): string {
   const mode: RoundingMode = sideOrMode === 'buy' ? 'floor' : sideOrMode === 'sell' ? 'ceil' : sideOrMode;
   return roundToStep(price, tickSize, mode);
 }
 
 /** Rounds a size to the lot; by default toward zero, so an order never grows by rounding. */
-export function roundQuantity(quantity: DecimalInput, lotSize: DecimalInput, mode: RoundingMode = 'toward-zero'): string {
+export function roundQuantity(
+  quantity: DecimalInput,
+  lotSize: DecimalInput,
+  mode: RoundingMode = 'toward-zero',
+): string {
   return roundToStep(quantity, lotSize, mode);
 }
 
@@ -179,8 +187,13 @@ export function formatFixed(value: DecimalInput, decimals: number): string {
  * `value × 10^decimals` as an integer, rounded with `mode`. For venues that take scaled integers
  * (Lighter prices and sizes, Stark amounts).
  */
-export function toScaledInteger(value: DecimalInput, decimals: number, mode: RoundingMode = 'toward-zero'): bigint {
-  if (!Number.isInteger(decimals) || decimals < 0) throw invalid(decimals, 'decimals must be a non-negative integer');
+export function toScaledInteger(
+  value: DecimalInput,
+  decimals: number,
+  mode: RoundingMode = 'toward-zero',
+): bigint {
+  if (!Number.isInteger(decimals) || decimals < 0)
+    throw invalid(decimals, 'decimals must be a non-negative integer');
   const parsed = parse(value);
   if (parsed.scale <= decimals) return parsed.mantissa * 10n ** BigInt(decimals - parsed.scale);
   return divideRounded(parsed.mantissa, 10n ** BigInt(parsed.scale - decimals), mode);

@@ -6,7 +6,7 @@ describe('error codes', () => {
   it('every code is listed in docs/errors.md, and the page lists no code that does not exist', () => {
     const page = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
     const table = page.slice(page.indexOf('## Error codes'), page.indexOf('## Not errors'));
-    const documented = [...table.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((match) => match[1]);
+    const documented = [...table.matchAll(/^\|\s*`([A-Z_]+)`\s*\|/gm)].map((match) => match[1]);
     expect(documented.sort()).toEqual(Object.keys(ERROR_CODES).sort());
   });
 
@@ -18,7 +18,12 @@ describe('error codes', () => {
     const rejected = new OrderRejectedError('POST_ONLY_WOULD_CROSS', 'would take', { exchange: 'sim' });
     expect(rejected).toBeInstanceOf(ExchangeError);
     expect(rejected).toBeInstanceOf(PerpkitError);
-    expect(rejected).toMatchObject({ code: 'ORDER_REJECTED', reason: 'POST_ONLY_WOULD_CROSS', exchange: 'sim', retryable: false });
+    expect(rejected).toMatchObject({
+      code: 'ORDER_REJECTED',
+      reason: 'POST_ONLY_WOULD_CROSS',
+      exchange: 'sim',
+      retryable: false,
+    });
     expect(new ExchangeError('EXCHANGE_RATE_LIMITED', '429', { retryable: true }).retryable).toBe(true);
     expect(rejected.name).toBe('OrderRejectedError');
   });

@@ -8,11 +8,14 @@
 
 export const ERROR_CODES = {
   // configuration and input
-  CONFIG_INVALID: 'A configuration file or object failed validation; the message names the file, path and problem.',
+  CONFIG_INVALID:
+    'A configuration file or object failed validation; the message names the file, path and problem.',
   CONFIG_NOT_FOUND: 'The configuration file does not exist or cannot be read.',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the text shows the config syntax
   CONFIG_ENV_MISSING: 'The configuration asks for an environment variable (`${NAME}`) that is not set.',
   INVALID_ARGUMENT: 'A function or command received an argument it cannot use; the message names the field.',
-  DECIMAL_INVALID: 'A value could not be read as an exact decimal (NaN, Infinity, empty or malformed string).',
+  DECIMAL_INVALID:
+    'A value could not be read as an exact decimal (NaN, Infinity, empty or malformed string).',
   // plugins
   PLUGIN_INVALID: 'A plugin object is malformed: missing or wrong `meta`, options schema or factory.',
   PLUGIN_INCOMPATIBLE: "A plugin's declared core version range does not include the running core version.",
@@ -21,12 +24,14 @@ export const ERROR_CODES = {
   PLUGIN_SETUP_FAILED: "A plugin's setup/create function threw while the engine was being assembled.",
   // engine
   ENGINE_STATE: 'An engine method was called in a state that does not allow it (for example start twice).',
-  LIVE_NOT_CONFIRMED: 'Live trading was requested without both the `--live` flag and `live: true` in the config.',
+  LIVE_NOT_CONFIRMED:
+    'Live trading was requested without both the `--live` flag and `live: true` in the config.',
   SHUTDOWN_TIMEOUT: 'An orderly shutdown did not finish within its time limit.',
   // exchanges
   EXCHANGE_UNAVAILABLE: 'The venue could not be reached or answered with a server error (retryable).',
   EXCHANGE_TIMEOUT: 'A venue request timed out; its outcome is unknown (retryable only when idempotent).',
-  EXCHANGE_RATE_LIMITED: 'The venue rate-limited the request (HTTP 429 or equivalent; retryable after backoff).',
+  EXCHANGE_RATE_LIMITED:
+    'The venue rate-limited the request (HTTP 429 or equivalent; retryable after backoff).',
   EXCHANGE_AUTH: 'The venue rejected the credentials or the signature.',
   EXCHANGE_PROTOCOL: 'The venue sent a message that does not match its documented protocol.',
   EXCHANGE_NOT_SUPPORTED: 'The exchange does not declare the capability the call needs.',
@@ -65,7 +70,13 @@ export class PerpkitError extends Error {
   }
 
   toJSON(): Record<string, unknown> {
-    return { name: this.name, code: this.code, message: this.message, retryable: this.retryable, details: this.details };
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      retryable: this.retryable,
+      details: this.details,
+    };
   }
 }
 
@@ -129,7 +140,8 @@ export function isPerpkitError(value: unknown): value is PerpkitError {
 
 /** Normalizes anything thrown into a message and a code, for logs and the audit store. */
 export function describeError(error: unknown): { code: string; message: string; retryable: boolean } {
-  if (error instanceof PerpkitError) return { code: error.code, message: error.message, retryable: error.retryable };
+  if (error instanceof PerpkitError)
+    return { code: error.code, message: error.message, retryable: error.retryable };
   if (error instanceof Error) return { code: 'UNEXPECTED', message: error.message, retryable: false };
   return { code: 'UNEXPECTED', message: String(error), retryable: false };
 }

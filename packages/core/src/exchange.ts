@@ -146,5 +146,7 @@ export interface CapitalExchange extends Exchange {
 }
 
 export function hasCapital(exchange: Exchange): exchange is CapitalExchange {
-  return exchange.capabilities.deposit && typeof (exchange as Partial<CapitalExchange>).deposit === 'function';
+  return (
+    exchange.capabilities.deposit && typeof (exchange as Partial<CapitalExchange>).deposit === 'function'
+  );
 }

@@ -42,7 +42,10 @@ export interface ExitStackOptions {
 
 /** Sorts rules into evaluation order: layer, then priority, then name for a stable tie-break. */
 export function sortExitRules<Subject>(rules: readonly ExitRule<Subject>[]): ExitRule<Subject>[] {
-  return [...rules].sort((a, b) => a.layer - b.layer || a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return [...rules].sort(
+    (a, b) =>
+      a.layer - b.layer || a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+  );
 }
 
 /**

@@ -1,10 +1,10 @@
 export { z } from 'zod';
 export * from './clock';
 export * from './decimal';
-export { createEngine, Engine } from './engine/engine';
 export type { ComponentSpec, EngineOptions, ShutdownOptions } from './engine/engine';
-export { Ledger } from './engine/ledger';
+export { createEngine, Engine } from './engine/engine';
 export type { LedgerHooks, LedgerTotals, OrderOwner } from './engine/ledger';
+export { Ledger } from './engine/ledger';
 export { CandleRing } from './engine/market-state';
 export { planSignal } from './engine/planner';
 export * from './errors';

@@ -11,7 +11,14 @@ export interface Logger {
   child(bindings: LogFields): Logger;
 }
 
-const LEVEL_ORDER: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, silent: 100 };
+const LEVEL_ORDER: Record<LogLevel, number> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  silent: 100,
+};
 
 export const silentLogger: Logger = {
   debug() {},
@@ -28,7 +35,9 @@ export function createConsoleLogger(level: LogLevel = 'info', bindings: LogField
   const threshold = LEVEL_ORDER[level];
   const write = (at: Exclude<LogLevel, 'silent' | 'trace'>, message: string, fields?: LogFields) => {
     if (LEVEL_ORDER[at] < threshold) return;
-    process.stderr.write(`${JSON.stringify({ level: at, time: Date.now(), msg: message, ...bindings, ...fields })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ level: at, time: Date.now(), msg: message, ...bindings, ...fields })}\n`,
+    );
   };
   return {
     debug: (message, fields) => write('debug', message, fields),

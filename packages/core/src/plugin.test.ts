@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError, PluginError } from './errors';
-import { defineStrategy, parsePluginOptions, PluginRegistry, validatePlugin } from './plugin';
+import { defineStrategy, PluginRegistry, parsePluginOptions, validatePlugin } from './plugin';
 
 const good = defineStrategy({
   meta: { name: 'sma-cross', kind: 'strategy', core: '^0.1.0' },
@@ -35,12 +35,16 @@ describe('validatePlugin', () => {
       expect.unreachable();
     } catch (error) {
       expect(error).toMatchObject({ code: 'PLUGIN_INCOMPATIBLE' });
-      expect((error as Error).message).toMatch(/requires @perpkit\/core \^2\.0\.0, but the running core is 0\.1\.0/);
+      expect((error as Error).message).toMatch(
+        /requires @perpkit\/core \^2\.0\.0, but the running core is 0\.1\.0/,
+      );
     }
   });
 
   it('checks the expected kind', () => {
-    expect(() => validatePlugin(good, 'x', { expectedKind: 'exchange' })).toThrow(/is a strategy plugin, expected a exchange/);
+    expect(() => validatePlugin(good, 'x', { expectedKind: 'exchange' })).toThrow(
+      /is a strategy plugin, expected a exchange/,
+    );
   });
 });
 
@@ -51,13 +55,20 @@ describe('parsePluginOptions', () => {
 
   it('names the file, the full path and the problem', () => {
     try {
-      parsePluginOptions(good, { fast: 'ten', slow: 30, slwo: 1 }, { file: 'bot.yaml', pathPrefix: 'strategies[0].options' });
+      parsePluginOptions(
+        good,
+        { fast: 'ten', slow: 30, slwo: 1 },
+        { file: 'bot.yaml', pathPrefix: 'strategies[0].options' },
+      );
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
       const configError = error as ConfigError;
       expect(configError.file).toBe('bot.yaml');
-      expect(configError.issues.map((issue) => issue.path).sort()).toEqual(['strategies[0].options', 'strategies[0].options.fast']);
+      expect(configError.issues.map((issue) => issue.path).sort()).toEqual([
+        'strategies[0].options',
+        'strategies[0].options.fast',
+      ]);
       expect(configError.message).toMatch(/^bot\.yaml: invalid options for strategy "sma-cross"/);
       expect(configError.message).toMatch(/slwo/);
     }
@@ -71,7 +82,9 @@ describe('PluginRegistry', () => {
     registry.register(good, 'built-in'); // the same object twice is harmless
     expect(registry.get('strategy', 'sma-cross')).toBe(good);
     expect(registry.get('exchange', 'sma-cross')).toBeUndefined();
-    expect(registry.list()).toEqual([{ plugin: good, source: 'built-in', kind: 'strategy', name: 'sma-cross' }]);
+    expect(registry.list()).toEqual([
+      { plugin: good, source: 'built-in', kind: 'strategy', name: 'sma-cross' },
+    ]);
   });
 
   it('refuses two different plugins under one name', () => {
@@ -83,6 +96,8 @@ describe('PluginRegistry', () => {
   it('require() lists what is loaded on a miss', () => {
     const registry = new PluginRegistry();
     registry.register(good, 'built-in');
-    expect(() => registry.require('strategy', 'sma-crosss')).toThrow(/no strategy plugin named "sma-crosss" is loaded \(loaded: sma-cross\)/);
+    expect(() => registry.require('strategy', 'sma-crosss')).toThrow(
+      /no strategy plugin named "sma-crosss" is loaded \(loaded: sma-cross\)/,
+    );
   });
 });

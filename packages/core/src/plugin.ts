@@ -39,7 +39,9 @@ export interface PluginMeta<Kind extends PluginKind = PluginKind> {
  * only `safeParse` is called). Strict on user input: use `.strict()` objects.
  */
 export interface OptionsSchema<Options> {
-  safeParse(input: unknown):
+  safeParse(
+    input: unknown,
+  ):
     | { success: true; data: Options }
     | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } };
 }
@@ -136,7 +138,8 @@ export function validatePlugin(
 ): AnyPlugin {
   const fail = (problem: string, code: 'PLUGIN_INVALID' | 'PLUGIN_INCOMPATIBLE' = 'PLUGIN_INVALID') =>
     new PluginError(code, `${source}: ${problem}`, { details: { source } });
-  if (typeof candidate !== 'object' || candidate === null) throw fail('is not a plugin object (expected a define* result)');
+  if (typeof candidate !== 'object' || candidate === null)
+    throw fail('is not a plugin object (expected a define* result)');
   const plugin = candidate as Record<string, unknown>;
   const meta = plugin.meta as Record<string, unknown> | undefined;
   if (typeof meta !== 'object' || meta === null) throw fail('has no `meta` object');
@@ -155,7 +158,10 @@ export function validatePlugin(
   }
   const coreVersion = options.coreVersion ?? CORE_VERSION;
   if (!satisfies(coreVersion, core)) {
-    throw fail(`requires @perpkit/core ${core}, but the running core is ${coreVersion}`, 'PLUGIN_INCOMPATIBLE');
+    throw fail(
+      `requires @perpkit/core ${core}, but the running core is ${coreVersion}`,
+      'PLUGIN_INCOMPATIBLE',
+    );
   }
   const schema = plugin.options as { safeParse?: unknown } | undefined;
   if (typeof schema !== 'object' || schema === null || typeof schema.safeParse !== 'function') {
@@ -190,15 +196,19 @@ export function parsePluginOptions<Options>(
   const prefix = where.pathPrefix ?? '';
   const issues: ConfigIssue[] = result.error.issues.map((issue) => {
     const inner = formatPath(issue.path);
-    const path = prefix && inner ? (inner.startsWith('[') ? prefix + inner : `${prefix}.${inner}`) : prefix || inner;
+    const path =
+      prefix && inner ? (inner.startsWith('[') ? prefix + inner : `${prefix}.${inner}`) : prefix || inner;
     return { path: path || '(root)', message: issue.message };
   });
   const location = where.file ? `${where.file}: ` : '';
   const lines = issues.map((issue) => `  - ${issue.path}: ${issue.message}`).join('\n');
-  throw new ConfigError(`${location}invalid options for ${plugin.meta.kind} "${plugin.meta.name}":\n${lines}`, {
-    ...(where.file === undefined ? {} : { file: where.file }),
-    issues,
-  });
+  throw new ConfigError(
+    `${location}invalid options for ${plugin.meta.kind} "${plugin.meta.name}":\n${lines}`,
+    {
+      ...(where.file === undefined ? {} : { file: where.file }),
+      issues,
+    },
+  );
 }
 
 export interface RegisteredPlugin {

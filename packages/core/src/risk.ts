@@ -37,7 +37,11 @@ export function allow(): RiskDecision {
   return ALLOW;
 }
 
-export function deny(code: string, message: string, phase?: { to: TradingPhase; reason: string }): RiskDecision {
+export function deny(
+  code: string,
+  message: string,
+  phase?: { to: TradingPhase; reason: string },
+): RiskDecision {
   return Object.freeze(phase ? { action: 'deny', code, message, phase } : { action: 'deny', code, message });
 }
 

@@ -81,7 +81,11 @@ function comparator(token: string): Comparator | undefined {
     default: {
       if (parts.length === 3) return (version) => compare(version, low) === 0;
       const upper: Version =
-        parts.length === 0 ? [Number.MAX_SAFE_INTEGER, 0, 0, ''] : parts.length === 1 ? [major + 1, 0, 0, ''] : [major, minor + 1, 0, ''];
+        parts.length === 0
+          ? [Number.MAX_SAFE_INTEGER, 0, 0, '']
+          : parts.length === 1
+            ? [major + 1, 0, 0, '']
+            : [major, minor + 1, 0, ''];
       return (version) => atLeast(version) && below(upper)(version);
     }
   }

@@ -59,7 +59,9 @@ export class MemoryStore implements Store {
   }
 
   ofType<Name extends AuditEventName>(type: Name): Extract<AuditRecord, { type: Name }>[] {
-    return this.records.filter((record): record is Extract<AuditRecord, { type: Name }> => record.type === type);
+    return this.records.filter(
+      (record): record is Extract<AuditRecord, { type: Name }> => record.type === type,
+    );
   }
 
   async flush(): Promise<void> {}

@@ -14,7 +14,14 @@ export type Side = 'buy' | 'sell';
 export type OrderType = 'market' | 'limit';
 /** `post-only` rests or is rejected; `ioc` fills what it can now; `fok` fills fully now or not at all. */
 export type TimeInForce = 'gtc' | 'ioc' | 'fok' | 'post-only';
-export type OrderStatus = 'pending' | 'open' | 'partially-filled' | 'filled' | 'cancelled' | 'rejected' | 'expired';
+export type OrderStatus =
+  | 'pending'
+  | 'open'
+  | 'partially-filled'
+  | 'filled'
+  | 'cancelled'
+  | 'rejected'
+  | 'expired';
 export type Liquidity = 'maker' | 'taker';
 export type TradingPhase = 'active' | 'reducing' | 'halted';
 export type RunMode = 'backtest' | 'paper' | 'live';
@@ -230,7 +237,8 @@ export interface FundingRate {
 
 /** Builds a `FundingRate` from a venue-interval rate, normalizing once. */
 export function fundingRate(input: Omit<FundingRate, 'ratePerHour'>): FundingRate {
-  if (!(input.intervalHours > 0)) throw new RangeError(`intervalHours must be positive (got ${input.intervalHours})`);
+  if (!(input.intervalHours > 0))
+    throw new RangeError(`intervalHours must be positive (got ${input.intervalHours})`);
   return { ...input, ratePerHour: input.rate / input.intervalHours };
 }
 

@@ -13,28 +13,57 @@ describe('cycle ordering', () => {
       strategies: [
         scripted('s', () => {
           cycle += 1;
-          if (cycle === 1) return [{ intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 1, reasons: why('ENTER_BTC') }];
+          if (cycle === 1)
+            return [
+              {
+                intent: 'open',
+                exchange: 'fake',
+                symbol: 'BTC',
+                side: 'buy',
+                quantity: 1,
+                reasons: why('ENTER_BTC'),
+              },
+            ];
           if (cycle === 2) {
             return [
-              { intent: 'open', exchange: 'fake', symbol: 'ETH', side: 'buy', quantity: 2, reasons: why('ENTER_ETH') },
-              { intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 1, reasons: why('ADD_BTC') },
+              {
+                intent: 'open',
+                exchange: 'fake',
+                symbol: 'ETH',
+                side: 'buy',
+                quantity: 2,
+                reasons: why('ENTER_ETH'),
+              },
+              {
+                intent: 'open',
+                exchange: 'fake',
+                symbol: 'BTC',
+                side: 'buy',
+                quantity: 1,
+                reasons: why('ADD_BTC'),
+              },
             ];
           }
           return undefined;
         }),
       ],
-      exitRules: [rule('stop', 2, 0, (state) => (state.cycle === 2 ? { action: 'close', code: 'STOP_HIT', message: 'stop' } : null))],
+      exitRules: [
+        rule('stop', 2, 0, (state) =>
+          state.cycle === 2 ? { action: 'close', code: 'STOP_HIT', message: 'stop' } : null,
+        ),
+      ],
     });
     await engine.runCycle();
     expect(engine.state.position('fake', 'BTC')?.quantity).toBe(1);
     exchange.requests.length = 0;
     await engine.runCycle();
     // The exit (a reduce-only BTC sell) goes out before the ETH entry; the BTC add never goes out.
-    expect(exchange.requests.map((request) => `${request.side} ${request.symbol} ${request.reduceOnly}`)).toEqual([
-      'sell BTC true',
-      'buy ETH false',
-    ]);
-    const superseded = of<OrderDeniedEvent>('order:denied').find((event) => event.code === 'SUPERSEDED_BY_EXIT');
+    expect(
+      exchange.requests.map((request) => `${request.side} ${request.symbol} ${request.reduceOnly}`),
+    ).toEqual(['sell BTC true', 'buy ETH false']);
+    const superseded = of<OrderDeniedEvent>('order:denied').find(
+      (event) => event.code === 'SUPERSEDED_BY_EXIT',
+    );
     expect(superseded?.signal.reasons[0]?.code).toBe('ADD_BTC');
     expect(engine.state.position('fake', 'BTC')).toBeUndefined();
   });
@@ -73,7 +102,11 @@ describe('cycle ordering', () => {
   it('applies a resize, re-rounded to the lot, and passes the smaller order to the next gate', async () => {
     let seenByNext = 0;
     const { engine, exchange } = await setup({
-      strategies: [scripted('s', () => [{ intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 3, reasons: why('A') }])],
+      strategies: [
+        scripted('s', () => [
+          { intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 3, reasons: why('A') },
+        ]),
+      ],
       riskGates: [
         gate('shrink', () => resize(1.23456, 'MAX_SIZE', 'clamped')),
         gate('observe', (quantity) => {
@@ -91,20 +124,40 @@ describe('cycle ordering', () => {
     const { engine, exchange, of } = await setup({
       strategies: [
         scripted('hedge', () => [
-          { intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 1, groupId: 'g1', reasons: why('LEG_LONG') },
-          { intent: 'open', exchange: 'fake', symbol: 'ETH', side: 'sell', quantity: 9, groupId: 'g1', reasons: why('LEG_SHORT') },
+          {
+            intent: 'open',
+            exchange: 'fake',
+            symbol: 'BTC',
+            side: 'buy',
+            quantity: 1,
+            groupId: 'g1',
+            reasons: why('LEG_LONG'),
+          },
+          {
+            intent: 'open',
+            exchange: 'fake',
+            symbol: 'ETH',
+            side: 'sell',
+            quantity: 9,
+            groupId: 'g1',
+            reasons: why('LEG_SHORT'),
+          },
         ]),
       ],
       riskGates: [gate('cap', (quantity) => (quantity > 5 ? deny('TOO_BIG', 'over the cap') : allow()))],
     });
     await engine.runCycle();
     expect(exchange.requests).toEqual([]);
-    expect(of<OrderDeniedEvent>('order:denied').map((event) => event.code).sort()).toEqual(['GROUP_LEG_DENIED', 'TOO_BIG']);
+    expect(
+      of<OrderDeniedEvent>('order:denied')
+        .map((event) => event.code)
+        .sort(),
+    ).toEqual(['GROUP_LEG_DENIED', 'TOO_BIG']);
   });
 });
 
 describe('exit rules', () => {
-  async function withPosition(rules: Parameters<typeof setup>[0]['exitRules'], minHoldMs = 0) {
+  async function withPosition(rules: NonNullable<Parameters<typeof setup>[0]>['exitRules'], minHoldMs = 0) {
     let opened = false;
     const context = await setup({
       minHoldMs,
@@ -112,7 +165,16 @@ describe('exit rules', () => {
         scripted('s', () => {
           if (opened) return undefined;
           opened = true;
-          return [{ intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 2, reasons: why('ENTER') }];
+          return [
+            {
+              intent: 'open',
+              exchange: 'fake',
+              symbol: 'BTC',
+              side: 'buy',
+              quantity: 2,
+              reasons: why('ENTER'),
+            },
+          ];
         }),
       ],
       exitRules: rules,
@@ -148,7 +210,9 @@ describe('exit rules', () => {
     const { engine, clock, exchange, of } = await withPosition(
       [
         rule('net-ev', 2, 0, () => ({ action: 'close', code: 'NET_EV_NEGATIVE', message: 'ev' })),
-        rule('broken-hedge', 1, 9, () => (brokenHedge ? { action: 'close', code: 'BROKEN_HEDGE', message: 'leg missing' } : null)),
+        rule('broken-hedge', 1, 9, () =>
+          brokenHedge ? { action: 'close', code: 'BROKEN_HEDGE', message: 'leg missing' } : null,
+        ),
       ],
       60_000,
     );
@@ -166,7 +230,12 @@ describe('exit rules', () => {
 
   it('a rebalance decision resizes instead of closing', async () => {
     const { engine, exchange } = await withPosition([
-      rule('rebalance', 2, 0, () => ({ action: 'rebalance', code: 'REBALANCE_LEGS', message: 'drift', targetQuantity: 1.5 })),
+      rule('rebalance', 2, 0, () => ({
+        action: 'rebalance',
+        code: 'REBALANCE_LEGS',
+        message: 'drift',
+        targetQuantity: 1.5,
+      })),
     ]);
     exchange.requests.length = 0;
     await engine.runCycle();
@@ -179,7 +248,9 @@ describe('phases', () => {
   it('reducing lets only risk-reducing orders through; halted only emergency ones', async () => {
     let script: () => ReturnType<Parameters<typeof scripted>[1]> = () => undefined;
     const { engine, exchange, of } = await setup({ strategies: [scripted('s', () => script())] });
-    script = () => [{ intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 2, reasons: why('ENTER') }];
+    script = () => [
+      { intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 2, reasons: why('ENTER') },
+    ];
     await engine.runCycle();
 
     engine.setPhase('reducing', 'test');
@@ -197,11 +268,16 @@ describe('phases', () => {
     script = () => [{ intent: 'close', exchange: 'fake', symbol: 'BTC', reasons: why('EXIT') }];
     await engine.runCycle();
     expect(exchange.requests).toHaveLength(0);
-    script = () => [{ intent: 'close', exchange: 'fake', symbol: 'BTC', urgency: 'emergency', reasons: why('EXIT') }];
+    script = () => [
+      { intent: 'close', exchange: 'fake', symbol: 'BTC', urgency: 'emergency', reasons: why('EXIT') },
+    ];
     await engine.runCycle();
     expect(exchange.requests).toHaveLength(1);
     expect(engine.state.position('fake', 'BTC')).toBeUndefined();
-    expect(of<PhaseChange>('phase').map((change) => `${change.from}>${change.to}`)).toEqual(['active>reducing', 'reducing>halted']);
+    expect(of<PhaseChange>('phase').map((change) => `${change.from}>${change.to}`)).toEqual([
+      'active>reducing',
+      'reducing>halted',
+    ]);
   });
 
   it('automatic requests only escalate; the operator may de-escalate', async () => {
@@ -215,8 +291,17 @@ describe('phases', () => {
 
   it('a gate may switch the phase with its denial', async () => {
     const { engine, of } = await setup({
-      strategies: [scripted('s', () => [{ intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 1, reasons: why('A') }])],
-      riskGates: [spec('loss', { name: 'loss', evaluate: () => deny('DAILY_LOSS_CAP', 'cap hit', { to: 'halted', reason: 'daily loss cap' }) })],
+      strategies: [
+        scripted('s', () => [
+          { intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 1, reasons: why('A') },
+        ]),
+      ],
+      riskGates: [
+        spec('loss', {
+          name: 'loss',
+          evaluate: () => deny('DAILY_LOSS_CAP', 'cap hit', { to: 'halted', reason: 'daily loss cap' }),
+        }),
+      ],
     });
     await engine.runCycle();
     expect(engine.phase).toBe('halted');
@@ -231,13 +316,19 @@ describe('error containment', () => {
         scripted('broken', () => {
           throw new Error('boom');
         }),
-        scripted('healthy', () => [{ intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 0.01, reasons: why('A') }]),
+        scripted('healthy', () => [
+          { intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 0.01, reasons: why('A') },
+        ]),
       ],
     });
     const report = await engine.runCycle();
     expect(report.ok).toBe(false);
     expect(exchange.requests).toHaveLength(1);
-    expect(of<CycleFailure>('cycle:error')[0]).toMatchObject({ stage: 'strategy:broken', message: 'boom', consecutiveFailures: 1 });
+    expect(of<CycleFailure>('cycle:error')[0]).toMatchObject({
+      stage: 'strategy:broken',
+      message: 'boom',
+      consecutiveFailures: 1,
+    });
     await expect(engine.runCycle()).resolves.toMatchObject({ ok: false });
     expect(engine.consecutiveFailures).toBe(2);
   });
@@ -268,7 +359,11 @@ describe('error containment', () => {
 
   it('a throwing gate fails closed', async () => {
     const { engine, exchange, of } = await setup({
-      strategies: [scripted('s', () => [{ intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 1, reasons: why('A') }])],
+      strategies: [
+        scripted('s', () => [
+          { intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 1, reasons: why('A') },
+        ]),
+      ],
       riskGates: [
         spec('buggy', {
           name: 'buggy',
@@ -286,13 +381,20 @@ describe('error containment', () => {
 
   it('a venue rejection is data, not a failed cycle', async () => {
     const { engine, exchange, of } = await setup({
-      strategies: [scripted('s', () => [{ intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 1, reasons: why('A') }])],
+      strategies: [
+        scripted('s', () => [
+          { intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 1, reasons: why('A') },
+        ]),
+      ],
     });
     const { OrderRejectedError } = await import('../src/errors');
     exchange.failNext('submitOrder', new OrderRejectedError('INSUFFICIENT_MARGIN', 'not enough margin'));
     const report = await engine.runCycle();
     expect(report.ok).toBe(true);
-    expect(of<{ code: string; reason: string }>('order:failed')[0]).toMatchObject({ code: 'ORDER_REJECTED', reason: 'INSUFFICIENT_MARGIN' });
+    expect(of<{ code: string; reason: string }>('order:failed')[0]).toMatchObject({
+      code: 'ORDER_REJECTED',
+      reason: 'INSUFFICIENT_MARGIN',
+    });
   });
 
   it('planner refusals are recorded denials with a reason code', async () => {
@@ -300,8 +402,22 @@ describe('error containment', () => {
       strategies: [
         scripted('s', () => [
           { intent: 'close', exchange: 'fake', symbol: 'BTC', reasons: why('EXIT') },
-          { intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 0.0001, reasons: why('DUST') },
-          { intent: 'open', exchange: 'fake', symbol: 'DOGE', side: 'buy', quantity: 1, reasons: why('NOPE') },
+          {
+            intent: 'open',
+            exchange: 'fake',
+            symbol: 'BTC',
+            side: 'buy',
+            quantity: 0.0001,
+            reasons: why('DUST'),
+          },
+          {
+            intent: 'open',
+            exchange: 'fake',
+            symbol: 'DOGE',
+            side: 'buy',
+            quantity: 1,
+            reasons: why('NOPE'),
+          },
         ]),
       ],
     });
@@ -322,7 +438,16 @@ describe('monitors', () => {
         scripted('s', () => {
           if (opened) return undefined;
           opened = true;
-          return [{ intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 4, reasons: why('ENTER') }];
+          return [
+            {
+              intent: 'open',
+              exchange: 'fake',
+              symbol: 'BTC',
+              side: 'buy',
+              quantity: 4,
+              reasons: why('ENTER'),
+            },
+          ];
         }),
       ],
       monitors: [
@@ -333,7 +458,15 @@ describe('monitors', () => {
             state.position('fake', 'BTC')
               ? {
                   alerts: [{ level: 'warning', code: 'HEALTH_LOW', message: 'health under 50%' }],
-                  signals: [{ intent: 'reduce', exchange: 'fake', symbol: 'BTC', fraction: 0.5, reasons: why('HEALTH_LOW') }],
+                  signals: [
+                    {
+                      intent: 'reduce',
+                      exchange: 'fake',
+                      symbol: 'BTC',
+                      fraction: 0.5,
+                      reasons: why('HEALTH_LOW'),
+                    },
+                  ],
                   phase: { to: 'reducing', reason: 'health' },
                 }
               : undefined,
@@ -367,8 +500,24 @@ describe('shutdown', () => {
           onCycle: (state) =>
             state.cycle === 1
               ? [
-                  { intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 1, reasons: why('ENTER') },
-                  { intent: 'open', exchange: 'fake', symbol: 'ETH', side: 'buy', quantity: 1, orderType: 'limit', price: 50, reasons: why('BID') },
+                  {
+                    intent: 'open',
+                    exchange: 'fake',
+                    symbol: 'BTC',
+                    side: 'buy',
+                    quantity: 1,
+                    reasons: why('ENTER'),
+                  },
+                  {
+                    intent: 'open',
+                    exchange: 'fake',
+                    symbol: 'ETH',
+                    side: 'buy',
+                    quantity: 1,
+                    orderType: 'limit',
+                    price: 50,
+                    reasons: why('BID'),
+                  },
                 ]
               : undefined,
           onStop: () => {
@@ -398,7 +547,22 @@ describe('shutdown', () => {
 
   it('keeps positions open on stop unless configured to close them', async () => {
     const { engine, exchange } = await setup({
-      strategies: [scripted('s', (state) => (state.cycle === 1 ? [{ intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 1, reasons: why('A') }] : undefined))],
+      strategies: [
+        scripted('s', (state) =>
+          state.cycle === 1
+            ? [
+                {
+                  intent: 'open',
+                  exchange: 'fake',
+                  symbol: 'BTC',
+                  side: 'buy',
+                  quantity: 1,
+                  reasons: why('A'),
+                },
+              ]
+            : undefined,
+        ),
+      ],
     });
     await engine.runCycle();
     await engine.stop();
@@ -411,13 +575,24 @@ describe('boot reconciliation', () => {
     const { FakeExchange } = await import('./helpers');
     const exchange = new FakeExchange({ markets: [{ symbol: 'BTC' }] });
     exchange.setPosition('main', 'BTC', -0.5, 101);
-    await exchange.submitOrder({ account: 'main', symbol: 'BTC', side: 'buy', type: 'limit', price: '90', quantity: '0.1' });
+    await exchange.submitOrder({
+      account: 'main',
+      symbol: 'BTC',
+      side: 'buy',
+      type: 'limit',
+      price: '90',
+      quantity: '0.1',
+    });
     const { Engine } = await import('../src/engine/engine');
     const engine = new Engine({ mode: 'paper', exchanges: [exchange] });
     const alerts: Alert[] = [];
     engine.events.on('alert', (alert) => alerts.push(alert));
     await engine.init();
-    expect(engine.state.position('fake', 'BTC')).toMatchObject({ quantity: -0.5, entryPrice: 101, entryReasons: ['ADOPTED'] });
+    expect(engine.state.position('fake', 'BTC')).toMatchObject({
+      quantity: -0.5,
+      entryPrice: 101,
+      entryReasons: ['ADOPTED'],
+    });
     expect(engine.state.openOrders()).toHaveLength(1);
     expect(alerts.map((alert) => alert.code).sort()).toEqual(['ORDER_ADOPTED', 'POSITION_ADOPTED']);
   });
@@ -426,7 +601,11 @@ describe('boot reconciliation', () => {
 describe('reports', () => {
   it('emits one report per cycle with counts', async () => {
     const { engine, of } = await setup({
-      strategies: [scripted('s', () => [{ intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 50, reasons: why('A') }])],
+      strategies: [
+        scripted('s', () => [
+          { intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 50, reasons: why('A') },
+        ]),
+      ],
       riskGates: [gate('cap', () => deny('TOO_BIG', 'no'))],
     });
     await engine.runCycle();

@@ -5,7 +5,7 @@
 import { FakeExchange, type FakeExchangeOptions } from '../../testkit/src/fake-exchange';
 import { SimulatedClock } from '../src/clock';
 import { type ComponentSpec, Engine, type EngineOptions } from '../src/engine/engine';
-import type { EngineEventName, EngineEvents } from '../src/events';
+import type { EngineEventName } from '../src/events';
 import type { ExitDecision, ExitLayer, ExitRule } from '../src/exit';
 import type { RiskDecision, RiskGate } from '../src/risk';
 import type { SignalInput } from '../src/signal';
@@ -20,11 +20,19 @@ export function spec<T>(id: string, component: T): ComponentSpec<T> {
   return { id, create: () => component };
 }
 
-export function scripted(id: string, script: (state: StateView) => readonly SignalInput[] | undefined): ComponentSpec<Strategy> {
+export function scripted(
+  id: string,
+  script: (state: StateView) => readonly SignalInput[] | undefined,
+): ComponentSpec<Strategy> {
   return spec(id, { onCycle: script });
 }
 
-export function rule(name: string, layer: ExitLayer, priority: number, decide: (state: StateView) => ExitDecision | null): ComponentSpec<ExitRule> {
+export function rule(
+  name: string,
+  layer: ExitLayer,
+  priority: number,
+  decide: (state: StateView) => ExitDecision | null,
+): ComponentSpec<ExitRule> {
   return spec(name, { name, layer, priority, evaluate: (_position, state) => decide(state) });
 }
 
@@ -43,7 +51,7 @@ export async function setup(
   const engine = new Engine({ mode: 'backtest', ...options, clock, exchanges: [exchange] });
   const log: { event: EngineEventName; data: unknown }[] = [];
   const record = <Name extends EngineEventName>(event: Name) =>
-    engine.events.on(event, ((data: unknown) => log.push({ event, data })) as EngineEvents[Name]);
+    engine.events.on(event, ((data: unknown) => log.push({ event, data })) as never);
   for (const event of [
     'signal',
     'exit',
@@ -63,6 +71,7 @@ export async function setup(
   }
   await engine.init();
   for (const market of await exchange.fetchMarkets()) exchange.setPrice(market.symbol, 100);
-  const of = <T>(event: EngineEventName) => log.filter((entry) => entry.event === event).map((entry) => entry.data as T);
+  const of = <T>(event: EngineEventName) =>
+    log.filter((entry) => entry.event === event).map((entry) => entry.data as T);
   return { engine, exchange, clock, log, of };
 }

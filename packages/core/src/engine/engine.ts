@@ -12,7 +12,7 @@ import type {
   PhaseChange,
 } from '../events';
 import type { Exchange, MarketDataChannel } from '../exchange';
-import { evaluateExitStack, type ExitRule, sortExitRules } from '../exit';
+import { type ExitRule, evaluateExitStack, sortExitRules } from '../exit';
 import { type Logger, silentLogger } from '../logger';
 import type { Monitor, MonitorReport } from '../monitor';
 import type { SetupContext } from '../plugin';
@@ -239,9 +239,13 @@ export class Engine {
       return spec.create(this.setupContext(spec.id));
     } catch (error) {
       if (isPerpkitError(error)) throw error;
-      throw new PluginError('PLUGIN_SETUP_FAILED', `${kind} "${spec.id}" failed to set up: ${describeError(error).message}`, {
-        cause: error,
-      });
+      throw new PluginError(
+        'PLUGIN_SETUP_FAILED',
+        `${kind} "${spec.id}" failed to set up: ${describeError(error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -267,11 +271,19 @@ export class Engine {
     this.state.now = this.clock.now();
     await this.syncAccounts(true);
 
-    this.strategies = (this.options.strategies ?? []).map((spec) => ({ id: spec.id, strategy: this.build('strategy', spec) }));
-    this.exitRules = sortExitRules((this.options.exitRules ?? []).map((spec) => this.build('exit rule', spec)));
+    this.strategies = (this.options.strategies ?? []).map((spec) => ({
+      id: spec.id,
+      strategy: this.build('strategy', spec),
+    }));
+    this.exitRules = sortExitRules(
+      (this.options.exitRules ?? []).map((spec) => this.build('exit rule', spec)),
+    );
     this.riskGates = (this.options.riskGates ?? []).map((spec) => this.build('risk gate', spec));
     const now = this.clock.now();
-    this.monitors = (this.options.monitors ?? []).map((spec) => ({ monitor: this.build('monitor', spec), nextAt: now }));
+    this.monitors = (this.options.monitors ?? []).map((spec) => ({
+      monitor: this.build('monitor', spec),
+      nextAt: now,
+    }));
     this.recomputeNextMonitor();
 
     await this.subscribeMarketData();
@@ -290,11 +302,18 @@ export class Engine {
       for (const instrument of strategy.instruments ?? []) {
         const exchange = this.exchanges.get(instrument.exchange);
         if (!exchange) {
-          throw new EngineError('INVALID_ARGUMENT', `a strategy needs exchange "${instrument.exchange}", which is not configured`);
+          throw new EngineError(
+            'INVALID_ARGUMENT',
+            `a strategy needs exchange "${instrument.exchange}", which is not configured`,
+          );
         }
         for (const channel of instrument.channels ?? ['ticker', 'fundingRate']) {
           if (!exchange.capabilities.streams[channel]) continue;
-          wanted.set(`${exchange.id}\u0000${instrument.symbol}\u0000${channel}`, { exchange, symbol: instrument.symbol, channel });
+          wanted.set(`${exchange.id}\u0000${instrument.symbol}\u0000${channel}`, {
+            exchange,
+            symbol: instrument.symbol,
+            channel,
+          });
         }
       }
     }
@@ -305,7 +324,8 @@ export class Engine {
       const key = `${exchange.id}\u0000${symbol}`;
       if (priced.has(key)) continue;
       priced.add(key);
-      if (this.marketState.referencePrice(exchange.id, symbol) === undefined) this.marketState.onTicker(await exchange.fetchTicker(symbol));
+      if (this.marketState.referencePrice(exchange.id, symbol) === undefined)
+        this.marketState.onTicker(await exchange.fetchTicker(symbol));
     }
   }
 
@@ -326,7 +346,12 @@ export class Engine {
     events.on('position', (position) => this.ledger.updateVenueFields(position));
     events.on('account', (snapshot) => this.onAccount(snapshot));
     events.on('liquidation', (liquidation) => {
-      this.ledger.markExternalExit(liquidation.exchange, liquidation.account, liquidation.symbol, 'LIQUIDATION');
+      this.ledger.markExternalExit(
+        liquidation.exchange,
+        liquidation.account,
+        liquidation.symbol,
+        'LIQUIDATION',
+      );
       this.emit('liquidation', liquidation);
     });
     events.on('balance', (change) => this.emit('balance', change));
@@ -341,7 +366,10 @@ export class Engine {
   }
 
   private ownerOf(orderId: string, clientOrderId: string | undefined): OrderOwner | undefined {
-    return (clientOrderId === undefined ? undefined : this.owners.get(`c:${clientOrderId}`)) ?? this.owners.get(`o:${orderId}`);
+    return (
+      (clientOrderId === undefined ? undefined : this.owners.get(`c:${clientOrderId}`)) ??
+      this.owners.get(`o:${orderId}`)
+    );
   }
 
   private remember(key: string, owner: OrderOwner): void {
@@ -385,7 +413,13 @@ export class Engine {
               level: 'warning',
               code: boot ? 'POSITION_ADOPTED' : 'POSITION_RECONCILED',
               message: `${exchange.id}/${account} ${position.symbol}: venue holds ${position.quantity}, engine had ${before}`,
-              data: { exchange: exchange.id, account, symbol: position.symbol, venue: position.quantity, engine: before },
+              data: {
+                exchange: exchange.id,
+                account,
+                symbol: position.symbol,
+                venue: position.quantity,
+                engine: before,
+              },
             });
           }
         }
@@ -424,7 +458,12 @@ export class Engine {
 
   raiseAlert(source: string, input: Omit<Alert, 'id' | 'source' | 'timestamp'>): Alert {
     this.sequence += 1;
-    const alert: Alert = Object.freeze({ id: `A${this.sequence}`, source, timestamp: this.clock.now(), ...input });
+    const alert: Alert = Object.freeze({
+      id: `A${this.sequence}`,
+      source,
+      timestamp: this.clock.now(),
+      ...input,
+    });
     const log = alert.level === 'critical' ? 'error' : alert.level === 'warning' ? 'warn' : 'info';
     this.logger[log](`alert ${alert.code}: ${alert.message}`, { source });
     this.emit('alert', alert);
@@ -452,11 +491,15 @@ export class Engine {
     state.cycle += 1;
     const failures: string[] = [];
 
-    const needsAccounts = this.accountPollExchanges.length > 0 && this.accountRefreshMs > 0 && state.now >= this.nextAccountRefreshAt;
+    const needsAccounts =
+      this.accountPollExchanges.length > 0 &&
+      this.accountRefreshMs > 0 &&
+      state.now >= this.nextAccountRefreshAt;
     if (needsAccounts) return this.track(this.slowCycle(startedWall, failures, true));
 
     const planned = this.collectSignals(failures);
-    if (planned.length === 0 && state.now < this.nextMonitorAt) return this.finishCycle(startedWall, failures, 0, 0, 0);
+    if (planned.length === 0 && state.now < this.nextMonitorAt)
+      return this.finishCycle(startedWall, failures, 0, 0, 0);
     return this.track(this.processCycle(startedWall, failures, planned));
   }
 
@@ -467,7 +510,11 @@ export class Engine {
     });
   }
 
-  private async slowCycle(startedWall: number, failures: string[], refreshAccounts: boolean): Promise<CycleReport> {
+  private async slowCycle(
+    startedWall: number,
+    failures: string[],
+    refreshAccounts: boolean,
+  ): Promise<CycleReport> {
     if (refreshAccounts) {
       this.nextAccountRefreshAt = this.state.now + this.accountRefreshMs;
       try {
@@ -496,7 +543,8 @@ export class Engine {
       for (const input of inputs) strategySignals.push(this.stamp(input, id));
     }
 
-    const exits = this.exitRules.length > 0 && this.ledger.hasOpenPositions() ? this.evaluateExits(failures) : NO_SIGNALS;
+    const exits =
+      this.exitRules.length > 0 && this.ledger.hasOpenPositions() ? this.evaluateExits(failures) : NO_SIGNALS;
     if (!strategySignals && exits.length === 0) return [];
 
     const planned: PlannedSignal[] = [];
@@ -509,7 +557,12 @@ export class Engine {
     for (const signal of strategySignals ?? []) {
       this.emit('signal', signal);
       if (exiting.has(`${signal.exchange}\u0000${signal.symbol}`)) {
-        this.denySignal(signal, 'engine', 'SUPERSEDED_BY_EXIT', 'an exit rule decided this position this tick');
+        this.denySignal(
+          signal,
+          'engine',
+          'SUPERSEDED_BY_EXIT',
+          'an exit rule decided this position this tick',
+        );
         continue;
       }
       const reducing = signal.intent === 'close' || signal.intent === 'reduce';
@@ -572,7 +625,13 @@ export class Engine {
     });
   }
 
-  private denySignal(signal: Signal, gate: string, code: string, message: string, proposal?: OrderProposal): void {
+  private denySignal(
+    signal: Signal,
+    gate: string,
+    code: string,
+    message: string,
+    proposal?: OrderProposal,
+  ): void {
     const event: OrderDeniedEvent = {
       at: this.state.now,
       signal,
@@ -584,7 +643,11 @@ export class Engine {
     this.emit('order:denied', event);
   }
 
-  private async processCycle(startedWall: number, failures: string[], planned: PlannedSignal[]): Promise<CycleReport> {
+  private async processCycle(
+    startedWall: number,
+    failures: string[],
+    planned: PlannedSignal[],
+  ): Promise<CycleReport> {
     let orders = 0;
     let denials = 0;
     const execute = async (batch: PlannedSignal[]) => {
@@ -602,12 +665,20 @@ export class Engine {
   }
 
   /** Plans, gates and submits a batch. Stage 0 orders are sent (and acknowledged) before stage 1. */
-  private async executeSignals(batch: PlannedSignal[], failures: string[]): Promise<{ orders: number; denials: number }> {
+  private async executeSignals(
+    batch: PlannedSignal[],
+    failures: string[],
+  ): Promise<{ orders: number; denials: number }> {
     const proposals: { proposal: OrderProposal; stage: 0 | 1 }[] = [];
     let denials = 0;
     for (const { signal, stage } of batch) {
       this.sequence += 1;
-      const result = planSignal(signal, this.state, `P${this.state.cycle}-${this.sequence}`, this.clientOrderId());
+      const result = planSignal(
+        signal,
+        this.state,
+        `P${this.state.cycle}-${this.sequence}`,
+        this.clientOrderId(),
+      );
       if ('rejection' in result) {
         denials += 1;
         this.denySignal(signal, 'planner', result.rejection.code, result.rejection.message);
@@ -632,7 +703,13 @@ export class Engine {
       const group = proposal.signal.groupId;
       if (group === undefined || !failedGroups.has(group)) return true;
       denials += 1;
-      this.denySignal(proposal.signal, 'engine', 'GROUP_LEG_DENIED', `another leg of group ${group} was denied`, proposal);
+      this.denySignal(
+        proposal.signal,
+        'engine',
+        'GROUP_LEG_DENIED',
+        `another leg of group ${group} was denied`,
+        proposal,
+      );
       return false;
     });
 
@@ -659,7 +736,12 @@ export class Engine {
   ): Promise<{ allowed: true; proposal: OrderProposal } | { allowed: false }> {
     let current = proposal;
     const phaseDecision = this.phaseDecision(current);
-    this.emit('risk:decision', { at: this.state.now, proposal: current, gate: 'phase', decision: phaseDecision });
+    this.emit('risk:decision', {
+      at: this.state.now,
+      proposal: current,
+      gate: 'phase',
+      decision: phaseDecision,
+    });
     if (phaseDecision.action === 'deny') {
       this.denySignal(current.signal, 'phase', phaseDecision.code, phaseDecision.message, current);
       return { allowed: false };
@@ -671,7 +753,11 @@ export class Engine {
       } catch (error) {
         // A broken gate fails closed.
         this.recordFailure(`gate:${gate.name}`, error, failures);
-        decision = { action: 'deny', code: 'GATE_ERROR', message: `gate threw: ${describeError(error).message}` };
+        decision = {
+          action: 'deny',
+          code: 'GATE_ERROR',
+          message: `gate threw: ${describeError(error).message}`,
+        };
       }
       this.emit('risk:decision', { at: this.state.now, proposal: current, gate: gate.name, decision });
       if (decision.action === 'deny') {
@@ -683,7 +769,13 @@ export class Engine {
         const wanted = Math.min(decision.quantity, current.quantity);
         const text = wanted > 0 ? roundQuantity(wanted, current.market.lotSize) : '0';
         if (Number(text) === 0) {
-          this.denySignal(current.signal, gate.name, decision.code, `${decision.message} (resized to zero)`, current);
+          this.denySignal(
+            current.signal,
+            gate.name,
+            decision.code,
+            `${decision.message} (resized to zero)`,
+            current,
+          );
           return { allowed: false };
         }
         current = resizeProposal(current, text);
@@ -698,18 +790,32 @@ export class Engine {
     if (phase === 'reducing') {
       return proposal.riskReducing
         ? { action: 'allow' }
-        : { action: 'deny', code: 'PHASE_REDUCING', message: 'phase is reducing: only risk-reducing orders pass' };
+        : {
+            action: 'deny',
+            code: 'PHASE_REDUCING',
+            message: 'phase is reducing: only risk-reducing orders pass',
+          };
     }
     return proposal.riskReducing && proposal.signal.urgency === 'emergency'
       ? { action: 'allow' }
-      : { action: 'deny', code: 'PHASE_HALTED', message: 'phase is halted: only emergency risk-reducing orders pass' };
+      : {
+          action: 'deny',
+          code: 'PHASE_HALTED',
+          message: 'phase is halted: only emergency risk-reducing orders pass',
+        };
   }
 
   /** Sends one order. Returns true when the venue accepted it. */
   private async submit(proposal: OrderProposal, failures: string[]): Promise<boolean> {
     const exchange = this.exchanges.get(proposal.exchange);
     if (!exchange) {
-      this.denySignal(proposal.signal, 'engine', 'UNKNOWN_EXCHANGE', `no exchange "${proposal.exchange}"`, proposal);
+      this.denySignal(
+        proposal.signal,
+        'engine',
+        'UNKNOWN_EXCHANGE',
+        `no exchange "${proposal.exchange}"`,
+        proposal,
+      );
       return false;
     }
     const signal = proposal.signal;
@@ -799,7 +905,13 @@ export class Engine {
     });
   }
 
-  private finishCycle(startedWall: number, failures: string[], signals: number, orders: number, denials: number): CycleReport {
+  private finishCycle(
+    startedWall: number,
+    failures: string[],
+    signals: number,
+    orders: number,
+    denials: number,
+  ): CycleReport {
     const ok = failures.length === 0;
     if (ok) {
       this.consecutiveFailuresCount = 0;
@@ -812,7 +924,11 @@ export class Engine {
           message: `${this.consecutiveFailuresCount} consecutive cycles failed (last: ${failures.join(', ')})`,
           data: { consecutiveFailures: this.consecutiveFailuresCount, stages: failures },
         });
-        this.requestPhase('halted', `${this.consecutiveFailuresCount} consecutive failed cycles`, 'monitor:cycle-failures');
+        this.requestPhase(
+          'halted',
+          `${this.consecutiveFailuresCount} consecutive failed cycles`,
+          'monitor:cycle-failures',
+        );
       }
     }
     this.lastCycleAtTime = this.state.now;

@@ -17,7 +17,12 @@ function makeLedger(mark = 100) {
 }
 
 /** Fills of one order, built with correct cumulative fields. */
-function fills(orderId: string, side: Side, parts: readonly [quantity: number, price: number, fee: number][], at = 0): Fill[] {
+function fills(
+  orderId: string,
+  side: Side,
+  parts: readonly [quantity: number, price: number, fee: number][],
+  at = 0,
+): Fill[] {
   let quantity = 0;
   let fee = 0;
   let notional = 0;
@@ -137,26 +142,31 @@ describe('Ledger', () => {
       price: fc.integer({ min: 5000, max: 15000 }),
     });
     fc.assert(
-      fc.property(fc.array(step, { minLength: 1, maxLength: 40 }), fc.integer({ min: 5000, max: 15000 }), (steps, finalPrice) => {
-        const { ledger, trades, marks } = makeLedger(finalPrice / 100);
-        let cash = 0;
-        let position = 0;
-        steps.forEach((entry, index) => {
-          const quantity = entry.lots / 1000;
-          const price = entry.price / 100;
-          for (const fill of fills(`o${index}`, entry.side, [[quantity, price, 0]])) ledger.applyFill(fill, owner('X'));
-          const signed = entry.side === 'buy' ? quantity : -quantity;
-          cash -= signed * price;
-          position += signed;
-        });
-        marks.value = finalPrice / 100;
-        const closed = trades.reduce((sum, trade) => sum + trade.pricePnl, 0);
-        const open = ledger.position('x', 'a', 'BTC');
-        const ledgerPnl = closed + (open ? open.realizedPnl + open.unrealizedPnl : 0);
-        const cashPnl = cash + position * (finalPrice / 100);
-        expect(ledgerPnl).toBeCloseTo(cashPnl, 6);
-        expect(open?.quantity ?? 0).toBeCloseTo(position, 9);
-      }),
+      fc.property(
+        fc.array(step, { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 5000, max: 15000 }),
+        (steps, finalPrice) => {
+          const { ledger, trades, marks } = makeLedger(finalPrice / 100);
+          let cash = 0;
+          let position = 0;
+          steps.forEach((entry, index) => {
+            const quantity = entry.lots / 1000;
+            const price = entry.price / 100;
+            for (const fill of fills(`o${index}`, entry.side, [[quantity, price, 0]]))
+              ledger.applyFill(fill, owner('X'));
+            const signed = entry.side === 'buy' ? quantity : -quantity;
+            cash -= signed * price;
+            position += signed;
+          });
+          marks.value = finalPrice / 100;
+          const closed = trades.reduce((sum, trade) => sum + trade.pricePnl, 0);
+          const open = ledger.position('x', 'a', 'BTC');
+          const ledgerPnl = closed + (open ? open.realizedPnl + open.unrealizedPnl : 0);
+          const cashPnl = cash + position * (finalPrice / 100);
+          expect(ledgerPnl).toBeCloseTo(cashPnl, 6);
+          expect(open?.quantity ?? 0).toBeCloseTo(position, 9);
+        },
+      ),
     );
   });
 });

@@ -80,7 +80,14 @@ export class Ledger {
   private readonly records = new Map<string, PositionRecord>();
   private readonly seen = new Map<string, CumulativeSeen>();
   private tradeSequence = 0;
-  readonly totals: LedgerTotals = { realizedPnl: 0, fees: 0, fundingSettled: 0, slippage: 0, fills: 0, closedTrades: 0 };
+  readonly totals: LedgerTotals = {
+    realizedPnl: 0,
+    fees: 0,
+    fundingSettled: 0,
+    slippage: 0,
+    fills: 0,
+    closedTrades: 0,
+  };
 
   constructor(private readonly hooks: LedgerHooks) {}
 
@@ -143,15 +150,35 @@ export class Ledger {
     const sameAsReport = Math.abs(fill.quantity - quantity) <= tolerance;
     const price = sameAsReport ? fill.price : (cumulativeNotional - previous.notional) / quantity;
     const fee = fill.cumulativeFee - previous.fee;
-    const slippage = fill.slippage === undefined ? 0 : sameAsReport ? fill.slippage : (fill.slippage * quantity) / fill.quantity;
+    const slippage =
+      fill.slippage === undefined
+        ? 0
+        : sameAsReport
+          ? fill.slippage
+          : (fill.slippage * quantity) / fill.quantity;
     this.seen.delete(fill.orderId);
-    this.seen.set(fill.orderId, { quantity: fill.cumulativeQuantity, fee: fill.cumulativeFee, notional: cumulativeNotional });
+    this.seen.set(fill.orderId, {
+      quantity: fill.cumulativeQuantity,
+      fee: fill.cumulativeFee,
+      notional: cumulativeNotional,
+    });
     if (this.seen.size > MAX_TRACKED_ORDERS) this.seen.delete(this.seen.keys().next().value as string);
 
     this.totals.fills += 1;
     this.totals.fees += fee;
     this.totals.slippage += slippage;
-    this.applyDelta(fill.exchange, fill.account, fill.symbol, fill.side, quantity, price, fee, slippage, fill.timestamp, owner);
+    this.applyDelta(
+      fill.exchange,
+      fill.account,
+      fill.symbol,
+      fill.side,
+      quantity,
+      price,
+      fee,
+      slippage,
+      fill.timestamp,
+      owner,
+    );
     return true;
   }
 
@@ -179,7 +206,17 @@ export class Ledger {
       const share = closing / quantity;
       this.reduce(record, closing, price, fee * share, slippage * share, at, owner);
       const remainder = this.snap(exchange, symbol, quantity - closing);
-      if (remainder > 0) this.increase(record, direction, remainder, price, fee * (1 - share), slippage * (1 - share), at, owner);
+      if (remainder > 0)
+        this.increase(
+          record,
+          direction,
+          remainder,
+          price,
+          fee * (1 - share),
+          slippage * (1 - share),
+          at,
+          owner,
+        );
     }
     this.hooks.onPosition(this.snapshot(record));
   }

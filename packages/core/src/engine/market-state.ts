@@ -60,7 +60,12 @@ export class MarketState {
   addMarkets(markets: readonly Market[]): void {
     for (const market of markets) {
       if (!this.markets.get(market.exchange, market.symbol)) this.marketList.push(market);
-      else this.marketList.splice(this.marketList.findIndex((m) => m.exchange === market.exchange && m.symbol === market.symbol), 1, market);
+      else
+        this.marketList.splice(
+          this.marketList.findIndex((m) => m.exchange === market.exchange && m.symbol === market.symbol),
+          1,
+          market,
+        );
       this.markets.set(market.exchange, market.symbol, market);
     }
   }
@@ -133,7 +138,9 @@ export class MarketState {
     if (entry.ticker && entry.ticker.mark > 0) return entry.ticker.mark;
     const book = entry.book;
     if (book && book.bids.length > 0 && book.asks.length > 0) {
-      return ((book.bids[0] as readonly [number, number])[0] + (book.asks[0] as readonly [number, number])[0]) / 2;
+      return (
+        ((book.bids[0] as readonly [number, number])[0] + (book.asks[0] as readonly [number, number])[0]) / 2
+      );
     }
     return entry.candles?.last()?.close;
   }

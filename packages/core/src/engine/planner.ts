@@ -19,7 +19,12 @@ const reject = (code: string, message: string): PlanResult => ({ rejection: { co
  * limit prices rounded to the tick on the passive side, reduce-only set for risk-reducing intents,
  * and minimum quantity and notional checked for entries.
  */
-export function planSignal(signal: Signal, state: StateView, proposalId: string, clientOrderId: string): PlanResult {
+export function planSignal(
+  signal: Signal,
+  state: StateView,
+  proposalId: string,
+  clientOrderId: string,
+): PlanResult {
   const { exchange, symbol } = signal;
   const market = state.market(exchange, symbol);
   if (!market) return reject('UNKNOWN_MARKET', `${exchange} has no market ${symbol}`);
@@ -29,7 +34,10 @@ export function planSignal(signal: Signal, state: StateView, proposalId: string,
   const position = state.position(exchange, symbol, account)?.quantity ?? 0;
   const referencePrice = signal.orderType === 'limit' ? signal.price : state.referencePrice(exchange, symbol);
   if (referencePrice === undefined || !(referencePrice > 0)) {
-    return reject('NO_PRICE', `no ${signal.orderType === 'limit' ? 'limit' : 'reference'} price for ${exchange}:${symbol}`);
+    return reject(
+      'NO_PRICE',
+      `no ${signal.orderType === 'limit' ? 'limit' : 'reference'} price for ${exchange}:${symbol}`,
+    );
   }
 
   let side: Side;
@@ -45,14 +53,16 @@ export function planSignal(signal: Signal, state: StateView, proposalId: string,
       break;
     }
     case 'close': {
-      if (position === 0) return reject('NO_POSITION', `no ${symbol} position to close on ${exchange}/${account}`);
+      if (position === 0)
+        return reject('NO_POSITION', `no ${symbol} position to close on ${exchange}/${account}`);
       side = position > 0 ? 'sell' : 'buy';
       quantity = Math.abs(position);
       reduceOnly = true;
       break;
     }
     case 'reduce': {
-      if (position === 0) return reject('NO_POSITION', `no ${symbol} position to reduce on ${exchange}/${account}`);
+      if (position === 0)
+        return reject('NO_POSITION', `no ${symbol} position to reduce on ${exchange}/${account}`);
       side = position > 0 ? 'sell' : 'buy';
       if (signal.quantity !== undefined) quantity = signal.quantity;
       else if (signal.fraction !== undefined) quantity = Math.abs(position) * signal.fraction;
@@ -64,31 +74,42 @@ export function planSignal(signal: Signal, state: StateView, proposalId: string,
     case 'rebalance': {
       let target: number;
       if (signal.targetQuantity !== undefined) target = signal.targetQuantity;
-      else if (signal.side && signal.quantity !== undefined) target = position + (signal.side === 'buy' ? 1 : -1) * signal.quantity;
+      else if (signal.side && signal.quantity !== undefined)
+        target = position + (signal.side === 'buy' ? 1 : -1) * signal.quantity;
       else return reject('SIZE_MISSING', 'a rebalance signal needs targetQuantity, or side and quantity');
       const difference = target - position;
       side = difference > 0 ? 'buy' : 'sell';
       quantity = Math.abs(difference);
       // Moving toward zero without crossing it only reduces risk.
-      reduceOnly = position !== 0 && Math.sign(target) !== -Math.sign(position) && Math.abs(target) < Math.abs(position);
+      reduceOnly =
+        position !== 0 && Math.sign(target) !== -Math.sign(position) && Math.abs(target) < Math.abs(position);
       break;
     }
   }
 
-  if (!(quantity > 0) || !Number.isFinite(quantity)) return reject('SIZE_INVALID', `quantity must be positive (got ${quantity})`);
+  if (!(quantity > 0) || !Number.isFinite(quantity))
+    return reject('SIZE_INVALID', `quantity must be positive (got ${quantity})`);
   const quantityText = roundQuantity(quantity, market.lotSize);
   const roundedQuantity = Number(quantityText);
   if (roundedQuantity === 0) {
     return reject('BELOW_LOT', `quantity ${quantity} rounds to zero at lot ${market.lotSize}`);
   }
-  const riskReducing = reduceOnly || (position !== 0 && (side === 'sell') === position > 0 && roundedQuantity <= Math.abs(position));
+  const riskReducing =
+    reduceOnly ||
+    (position !== 0 && (side === 'sell') === position > 0 && roundedQuantity <= Math.abs(position));
   if (!riskReducing) {
     if (market.minQuantity !== undefined && roundedQuantity < Number(market.minQuantity)) {
-      return reject('BELOW_MIN_QUANTITY', `quantity ${quantityText} is below the minimum ${market.minQuantity}`);
+      return reject(
+        'BELOW_MIN_QUANTITY',
+        `quantity ${quantityText} is below the minimum ${market.minQuantity}`,
+      );
     }
     const notional = roundedQuantity * referencePrice;
     if (notional < market.minNotional) {
-      return reject('BELOW_MIN_NOTIONAL', `notional ${notional.toFixed(2)} is below the minimum ${market.minNotional}`);
+      return reject(
+        'BELOW_MIN_NOTIONAL',
+        `notional ${notional.toFixed(2)} is below the minimum ${market.minNotional}`,
+      );
     }
   }
 

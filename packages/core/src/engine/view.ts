@@ -29,7 +29,12 @@ export class OrderBookkeeping {
     if ((this.inflight.get(exchange, symbol) ?? 0) > 0) return true;
     if (this.open.size === 0) return false;
     for (const order of this.open.values()) {
-      if (order.exchange === exchange && order.symbol === symbol && (account === undefined || order.account === account)) return true;
+      if (
+        order.exchange === exchange &&
+        order.symbol === symbol &&
+        (account === undefined || order.account === account)
+      )
+        return true;
     }
     return false;
   }
@@ -93,7 +98,11 @@ export class EngineView implements StateView {
   openOrders(exchange?: string, symbol?: string): readonly Order[] {
     const out: Order[] = [];
     for (const order of this.orders.open.values()) {
-      if ((exchange === undefined || order.exchange === exchange) && (symbol === undefined || order.symbol === symbol)) out.push(order);
+      if (
+        (exchange === undefined || order.exchange === exchange) &&
+        (symbol === undefined || order.symbol === symbol)
+      )
+        out.push(order);
     }
     return out;
   }
