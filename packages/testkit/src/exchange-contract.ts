@@ -61,14 +61,22 @@ async function expectCode(promise: Promise<unknown>, codes: readonly string[]): 
   return caught as ExchangeError;
 }
 
-function collect<T>(exchange: Exchange, event: 'fill' | 'order' | 'ticker'): { items: T[]; stop: () => void } {
+function collect<T>(
+  exchange: Exchange,
+  event: 'fill' | 'order' | 'ticker',
+): { items: T[]; stop: () => void } {
   const items: T[] = [];
   const listener = (item: T) => items.push(item);
   exchange.events.on(event, listener as never);
   return { items, stop: () => exchange.events.off(event, listener as never) };
 }
 
-async function waitForFinal(exchange: Exchange, account: string, orderId: string, seen: Order[]): Promise<Order> {
+async function waitForFinal(
+  exchange: Exchange,
+  account: string,
+  orderId: string,
+  seen: Order[],
+): Promise<Order> {
   let final: Order | undefined;
   await waitFor(
     async () => {
@@ -126,10 +134,14 @@ export const EXCHANGE_CONTRACT_CASES: readonly ExchangeContractCase[] = [
       const book = await exchange.fetchOrderBook(symbol);
       expect(book.symbol).toBe(symbol);
       for (let index = 1; index < book.bids.length; index += 1) {
-        expect((book.bids[index] as readonly number[])[0]).toBeLessThan((book.bids[index - 1] as readonly number[])[0] as number);
+        expect((book.bids[index] as readonly number[])[0]).toBeLessThan(
+          (book.bids[index - 1] as readonly number[])[0] as number,
+        );
       }
       for (let index = 1; index < book.asks.length; index += 1) {
-        expect((book.asks[index] as readonly number[])[0]).toBeGreaterThan((book.asks[index - 1] as readonly number[])[0] as number);
+        expect((book.asks[index] as readonly number[])[0]).toBeGreaterThan(
+          (book.asks[index - 1] as readonly number[])[0] as number,
+        );
       }
       for (const [price, quantity] of [...book.bids, ...book.asks]) {
         expect(price).toBeGreaterThan(0);
@@ -190,7 +202,12 @@ export const EXCHANGE_CONTRACT_CASES: readonly ExchangeContractCase[] = [
       expect(final.status).toBe('filled');
       expect(final.filledQuantity).toBeCloseTo(Number(quantity), 12);
       expect(final.averagePrice).toBeGreaterThan(0);
-      await waitFor(async () => Math.abs((await positionOf(exchange, account, symbol)) - before - Number(quantity)) < 1e-9, 10_000, 'position');
+      await waitFor(
+        async () =>
+          Math.abs((await positionOf(exchange, account, symbol)) - before - Number(quantity)) < 1e-9,
+        10_000,
+        'position',
+      );
     },
   },
   {
@@ -202,7 +219,14 @@ export const EXCHANGE_CONTRACT_CASES: readonly ExchangeContractCase[] = [
       const orders = collect<Order>(exchange, 'order');
       const order = await exchange.submitOrder({ account, symbol, side: 'buy', type: 'market', quantity });
       const final = await waitForFinal(exchange, account, order.id, orders.items);
-      await waitFor(() => fills.items.some((fill) => fill.orderId === order.id && fill.cumulativeQuantity >= final.filledQuantity - 1e-12), 10_000, 'fills');
+      await waitFor(
+        () =>
+          fills.items.some(
+            (fill) => fill.orderId === order.id && fill.cumulativeQuantity >= final.filledQuantity - 1e-12,
+          ),
+        10_000,
+        'fills',
+      );
       fills.stop();
       orders.stop();
       const mine = fills.items.filter((fill) => fill.orderId === order.id);
@@ -227,12 +251,28 @@ export const EXCHANGE_CONTRACT_CASES: readonly ExchangeContractCase[] = [
     requires: (capabilities) => capabilities.orderTypes.includes('limit'),
     async run({ exchange, symbol, account, market, ticker, quantity }) {
       const price = roundPrice(ticker.mark * 0.8, market.tickSize, 'buy');
-      const order = await exchange.submitOrder({ account, symbol, side: 'buy', type: 'limit', price, quantity, timeInForce: 'gtc' });
+      const order = await exchange.submitOrder({
+        account,
+        symbol,
+        side: 'buy',
+        type: 'limit',
+        price,
+        quantity,
+        timeInForce: 'gtc',
+      });
       expect(['open', 'pending']).toContain(order.status);
-      await waitFor(async () => (await exchange.fetchOpenOrders(account, symbol)).some((open) => open.id === order.id), 10_000, 'open order');
+      await waitFor(
+        async () => (await exchange.fetchOpenOrders(account, symbol)).some((open) => open.id === order.id),
+        10_000,
+        'open order',
+      );
       const cancelled = await exchange.cancelOrder({ account, symbol, orderId: order.id });
       expect(cancelled.status).toBe('cancelled');
-      await waitFor(async () => !(await exchange.fetchOpenOrders(account, symbol)).some((open) => open.id === order.id), 10_000, 'order gone');
+      await waitFor(
+        async () => !(await exchange.fetchOpenOrders(account, symbol)).some((open) => open.id === order.id),
+        10_000,
+        'order gone',
+      );
     },
   },
   {
@@ -244,10 +284,18 @@ export const EXCHANGE_CONTRACT_CASES: readonly ExchangeContractCase[] = [
         const price = roundPrice(ticker.mark * factor, market.tickSize, 'buy');
         await exchange.submitOrder({ account, symbol, side: 'buy', type: 'limit', price, quantity });
       }
-      await waitFor(async () => (await exchange.fetchOpenOrders(account, symbol)).length >= 2, 10_000, 'two open orders');
+      await waitFor(
+        async () => (await exchange.fetchOpenOrders(account, symbol)).length >= 2,
+        10_000,
+        'two open orders',
+      );
       const count = await exchange.cancelAllOrders({ account, symbol });
       expect(count).toBeGreaterThanOrEqual(2);
-      await waitFor(async () => (await exchange.fetchOpenOrders(account, symbol)).length === 0, 10_000, 'no open orders');
+      await waitFor(
+        async () => (await exchange.fetchOpenOrders(account, symbol)).length === 0,
+        10_000,
+        'no open orders',
+      );
     },
   },
   {
@@ -257,7 +305,10 @@ export const EXCHANGE_CONTRACT_CASES: readonly ExchangeContractCase[] = [
     async run({ exchange, symbol, account, market, ticker, quantity }) {
       const aligned = Number(roundPrice(ticker.mark * 0.8, market.tickSize, 'buy'));
       const off = String(aligned + Number(market.tickSize) / 3);
-      await expectCode(exchange.submitOrder({ account, symbol, side: 'buy', type: 'limit', price: off, quantity }), ['ORDER_REJECTED']);
+      await expectCode(
+        exchange.submitOrder({ account, symbol, side: 'buy', type: 'limit', price: off, quantity }),
+        ['ORDER_REJECTED'],
+      );
     },
   },
   {
@@ -268,7 +319,14 @@ export const EXCHANGE_CONTRACT_CASES: readonly ExchangeContractCase[] = [
       const price = roundPrice(ticker.mark * 0.8, market.tickSize, 'buy');
       const type = exchange.capabilities.orderTypes.includes('limit') ? 'limit' : 'market';
       await expectCode(
-        exchange.submitOrder({ account, symbol, side: 'buy', type, quantity: off, ...(type === 'limit' ? { price } : {}) }),
+        exchange.submitOrder({
+          account,
+          symbol,
+          side: 'buy',
+          type,
+          quantity: off,
+          ...(type === 'limit' ? { price } : {}),
+        }),
         ['ORDER_REJECTED'],
       );
     },
@@ -280,8 +338,19 @@ export const EXCHANGE_CONTRACT_CASES: readonly ExchangeContractCase[] = [
     async run({ exchange, symbol, account, market, ticker, quantity }) {
       const price = roundPrice(ticker.mark * 0.8, market.tickSize, 'buy');
       const clientOrderId = `contract-${Date.now().toString(36)}`;
-      await exchange.submitOrder({ account, symbol, side: 'buy', type: 'limit', price, quantity, clientOrderId });
-      await expectCode(exchange.submitOrder({ account, symbol, side: 'buy', type: 'limit', price, quantity, clientOrderId }), ['ORDER_REJECTED']);
+      await exchange.submitOrder({
+        account,
+        symbol,
+        side: 'buy',
+        type: 'limit',
+        price,
+        quantity,
+        clientOrderId,
+      });
+      await expectCode(
+        exchange.submitOrder({ account, symbol, side: 'buy', type: 'limit', price, quantity, clientOrderId }),
+        ['ORDER_REJECTED'],
+      );
     },
   },
   {
@@ -292,7 +361,14 @@ export const EXCHANGE_CONTRACT_CASES: readonly ExchangeContractCase[] = [
       expect(await positionOf(exchange, account, symbol)).toBe(0);
       let rejected = false;
       try {
-        const order = await exchange.submitOrder({ account, symbol, side: 'sell', type: 'market', quantity, reduceOnly: true });
+        const order = await exchange.submitOrder({
+          account,
+          symbol,
+          side: 'sell',
+          type: 'market',
+          quantity,
+          reduceOnly: true,
+        });
         // Some venues accept and cancel instead of rejecting; either way nothing may fill.
         rejected = order.filledQuantity === 0 && order.status !== 'filled';
       } catch (error) {
@@ -306,11 +382,20 @@ export const EXCHANGE_CONTRACT_CASES: readonly ExchangeContractCase[] = [
   {
     id: 'EX-016',
     title: 'post-only that would cross is rejected and takes nothing',
-    requires: (capabilities) => capabilities.timeInForce.includes('post-only') && capabilities.orderTypes.includes('limit'),
+    requires: (capabilities) =>
+      capabilities.timeInForce.includes('post-only') && capabilities.orderTypes.includes('limit'),
     async run({ exchange, symbol, account, market, ticker, quantity }) {
       const price = roundPrice(ticker.mark * 1.05, market.tickSize, 'sell');
       await expectCode(
-        exchange.submitOrder({ account, symbol, side: 'buy', type: 'limit', price, quantity, timeInForce: 'post-only' }),
+        exchange.submitOrder({
+          account,
+          symbol,
+          side: 'buy',
+          type: 'limit',
+          price,
+          quantity,
+          timeInForce: 'post-only',
+        }),
         ['ORDER_REJECTED'],
       );
       expect(await positionOf(exchange, account, symbol)).toBe(0);
@@ -333,7 +418,14 @@ export const EXCHANGE_CONTRACT_CASES: readonly ExchangeContractCase[] = [
       await waitForFinal(exchange, account, open.id, orders.items);
       await waitFor(async () => (await positionOf(exchange, account, symbol)) > 0, 10_000, 'position');
       const size = await positionOf(exchange, account, symbol);
-      const close = await exchange.submitOrder({ account, symbol, side: 'sell', type: 'market', quantity: String(size), reduceOnly: true });
+      const close = await exchange.submitOrder({
+        account,
+        symbol,
+        side: 'sell',
+        type: 'market',
+        quantity: String(size),
+        reduceOnly: true,
+      });
       const final = await waitForFinal(exchange, account, close.id, orders.items);
       orders.stop();
       expect(final.status).toBe('filled');
@@ -347,10 +439,21 @@ export const EXCHANGE_CONTRACT_CASES: readonly ExchangeContractCase[] = [
     async run({ exchange, symbol, account, market, ticker, quantity }) {
       const orders = collect<Order>(exchange, 'order');
       const price = roundPrice(ticker.mark * 0.8, market.tickSize, 'buy');
-      const order = await exchange.submitOrder({ account, symbol, side: 'buy', type: 'limit', price, quantity });
+      const order = await exchange.submitOrder({
+        account,
+        symbol,
+        side: 'buy',
+        type: 'limit',
+        price,
+        quantity,
+      });
       await waitFor(() => orders.items.some((item) => item.id === order.id), 10_000, 'order event');
       await exchange.cancelOrder({ account, symbol, orderId: order.id });
-      await waitFor(() => orders.items.some((item) => item.id === order.id && item.status === 'cancelled'), 10_000, 'cancel event');
+      await waitFor(
+        () => orders.items.some((item) => item.id === order.id && item.status === 'cancelled'),
+        10_000,
+        'cancel event',
+      );
       orders.stop();
     },
   },
@@ -363,7 +466,14 @@ export const EXCHANGE_CONTRACT_CASES: readonly ExchangeContractCase[] = [
       await exchange.subscribe({ channel: 'ticker', symbol });
       const target = ticker.mark * 1.01;
       await harness.setPrice?.(target);
-      await waitFor(() => tickers.items.some((item) => item.symbol === symbol && Math.abs(item.mark - target) / target < 0.005), 10_000, 'ticker');
+      await waitFor(
+        () =>
+          tickers.items.some(
+            (item) => item.symbol === symbol && Math.abs(item.mark - target) / target < 0.005,
+          ),
+        10_000,
+        'ticker',
+      );
       tickers.stop();
     },
   },
@@ -411,7 +521,15 @@ export function describeExchangeContract(
             const market = (await exchange.fetchMarkets()).find((candidate) => candidate.symbol === symbol);
             if (!market) throw new Error(`the harness symbol ${symbol} is not a market of ${exchange.id}`);
             const ticker = await exchange.fetchTicker(symbol);
-            await contractCase.run({ harness, exchange, symbol, account, market, ticker, quantity: contractQuantity(market, ticker.mark) });
+            await contractCase.run({
+              harness,
+              exchange,
+              symbol,
+              account,
+              market,
+              ticker,
+              quantity: contractQuantity(market, ticker.mark),
+            });
           } finally {
             await harness.teardown?.();
             await harness.exchange.close();

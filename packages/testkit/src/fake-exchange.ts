@@ -14,8 +14,8 @@ import {
   type Market,
   type Order,
   type OrderBook,
-  type OrderRequest,
   OrderRejectedError,
+  type OrderRequest,
   type Position,
   type Subscription,
   type Ticker,
@@ -126,7 +126,13 @@ export class FakeExchange implements Exchange {
       this.marks.set(market.symbol, options.prices?.[market.symbol] ?? 100);
       this.funding.set(
         market.symbol,
-        fundingRate({ exchange: this.id, symbol: market.symbol, timestamp: this.time, rate: 0.0001, intervalHours: market.fundingIntervalHours }),
+        fundingRate({
+          exchange: this.id,
+          symbol: market.symbol,
+          timestamp: this.time,
+          rate: 0.0001,
+          intervalHours: market.fundingIntervalHours,
+        }),
       );
     }
     for (const account of options.accounts ?? ['main']) {
@@ -160,7 +166,13 @@ export class FakeExchange implements Exchange {
     this.marks.set(symbol, price);
     this.events.emit('ticker', this.ticker(symbol));
     for (const order of [...this.orders.values()]) {
-      if (order.symbol !== symbol || FINAL.has(order.status) || order.type !== 'limit' || order.price === undefined) continue;
+      if (
+        order.symbol !== symbol ||
+        FINAL.has(order.status) ||
+        order.type !== 'limit' ||
+        order.price === undefined
+      )
+        continue;
       const crosses = order.side === 'buy' ? price <= order.price : price >= order.price;
       if (crosses) this.fillOrder(order.id, order.quantity - order.filledQuantity, order.price, 'maker');
     }
@@ -174,7 +186,13 @@ export class FakeExchange implements Exchange {
 
   setFundingRate(symbol: string, rate: number): void {
     const market = this.requireMarket(symbol);
-    const next = fundingRate({ exchange: this.id, symbol, timestamp: this.time, rate, intervalHours: market.fundingIntervalHours });
+    const next = fundingRate({
+      exchange: this.id,
+      symbol,
+      timestamp: this.time,
+      rate,
+      intervalHours: market.fundingIntervalHours,
+    });
     this.funding.set(symbol, next);
     this.events.emit('fundingRate', next);
   }
@@ -194,7 +212,8 @@ export class FakeExchange implements Exchange {
     const fillQuantity = Math.min(quantity, order.quantity - order.filledQuantity);
     const fee = fillPrice * fillQuantity * (liquidity === 'maker' ? this.makerFeeRate : this.takerFeeRate);
     const filledQuantity = order.filledQuantity + fillQuantity;
-    const averagePrice = (order.averagePrice * order.filledQuantity + fillPrice * fillQuantity) / filledQuantity;
+    const averagePrice =
+      (order.averagePrice * order.filledQuantity + fillPrice * fillQuantity) / filledQuantity;
     const done = filledQuantity >= order.quantity - 1e-12;
     const updated: Order = {
       ...order,
@@ -232,7 +251,14 @@ export class FakeExchange implements Exchange {
     return fill;
   }
 
-  private applyToAccount(accountId: string, symbol: string, side: 'buy' | 'sell', quantity: number, price: number, fee: number) {
+  private applyToAccount(
+    accountId: string,
+    symbol: string,
+    side: 'buy' | 'sell',
+    quantity: number,
+    price: number,
+    fee: number,
+  ) {
     const account = this.requireAccount(accountId);
     const signed = side === 'buy' ? quantity : -quantity;
     const position = account.positions.get(symbol) ?? { quantity: 0, entryPrice: 0 };
@@ -246,7 +272,8 @@ export class FakeExchange implements Exchange {
       account.balance += (price - position.entryPrice) * closing * Math.sign(position.quantity);
       position.quantity += signed;
       if (Math.abs(position.quantity) < 1e-12) position.quantity = 0;
-      if (Math.sign(position.quantity) === Math.sign(signed) && position.quantity !== 0) position.entryPrice = price;
+      if (Math.sign(position.quantity) === Math.sign(signed) && position.quantity !== 0)
+        position.entryPrice = price;
     }
     if (position.quantity === 0) account.positions.delete(symbol);
     else account.positions.set(symbol, position);
@@ -284,19 +311,33 @@ export class FakeExchange implements Exchange {
 
   private requireMarket(symbol: string): Market {
     const market = this.markets.get(symbol);
-    if (!market) throw new ExchangeError('MARKET_NOT_FOUND', `${this.id} has no market ${symbol}`, { exchange: this.id });
+    if (!market)
+      throw new ExchangeError('MARKET_NOT_FOUND', `${this.id} has no market ${symbol}`, {
+        exchange: this.id,
+      });
     return market;
   }
 
   private requireAccount(account: string): FakeAccount {
     const state = this.accountsById.get(account);
-    if (!state) throw new ExchangeError('ACCOUNT_NOT_FOUND', `${this.id} has no account ${account}`, { exchange: this.id });
+    if (!state)
+      throw new ExchangeError('ACCOUNT_NOT_FOUND', `${this.id} has no account ${account}`, {
+        exchange: this.id,
+      });
     return state;
   }
 
   private ticker(symbol: string): Ticker {
     const mark = this.marks.get(symbol) as number;
-    return { exchange: this.id, symbol, timestamp: this.time, mark, last: mark, bid: mark - 0.5, ask: mark + 0.5 };
+    return {
+      exchange: this.id,
+      symbol,
+      timestamp: this.time,
+      mark,
+      last: mark,
+      bid: mark - 0.5,
+      ask: mark + 0.5,
+    };
   }
 
   async fetchTicker(symbol: string): Promise<Ticker> {
@@ -318,7 +359,9 @@ export class FakeExchange implements Exchange {
   }
 
   async fetchFundingHistory(): Promise<readonly FundingRate[]> {
-    throw new ExchangeError('EXCHANGE_NOT_SUPPORTED', `${this.id} keeps no funding history`, { exchange: this.id });
+    throw new ExchangeError('EXCHANGE_NOT_SUPPORTED', `${this.id} keeps no funding history`, {
+      exchange: this.id,
+    });
   }
 
   private position(account: string, symbol: string): Position {
@@ -343,9 +386,15 @@ export class FakeExchange implements Exchange {
     const state = this.requireAccount(account);
     const positions = [...state.positions.keys()].map((symbol) => this.position(account, symbol));
     const unrealized = positions.reduce((sum, position) => sum + position.unrealizedPnl, 0);
-    const notional = positions.reduce((sum, position) => sum + Math.abs(position.quantity * position.markPrice), 0);
+    const notional = positions.reduce(
+      (sum, position) => sum + Math.abs(position.quantity * position.markPrice),
+      0,
+    );
     const marginUsed = positions.reduce(
-      (sum, position) => sum + Math.abs(position.quantity * position.markPrice) / (this.markets.get(position.symbol) as Market).maxLeverage,
+      (sum, position) =>
+        sum +
+        Math.abs(position.quantity * position.markPrice) /
+          (this.markets.get(position.symbol) as Market).maxLeverage,
       0,
     );
     const equity = state.balance + unrealized;
@@ -379,7 +428,10 @@ export class FakeExchange implements Exchange {
   async fetchOpenOrders(account: string, symbol?: string): Promise<readonly Order[]> {
     this.requireAccount(account);
     return [...this.orders.values()].filter(
-      (order) => order.account === account && !FINAL.has(order.status) && (symbol === undefined || order.symbol === symbol),
+      (order) =>
+        order.account === account &&
+        !FINAL.has(order.status) &&
+        (symbol === undefined || order.symbol === symbol),
     );
   }
 
@@ -411,7 +463,10 @@ export class FakeExchange implements Exchange {
     const market = this.requireMarket(request.symbol);
     const account = this.requireAccount(request.account);
     if (!isMultipleOf(request.quantity, market.lotSize) || Number(request.quantity) <= 0) {
-      this.reject('INVALID_QUANTITY', `quantity ${request.quantity} is not a positive multiple of lot ${market.lotSize}`);
+      this.reject(
+        'INVALID_QUANTITY',
+        `quantity ${request.quantity} is not a positive multiple of lot ${market.lotSize}`,
+      );
     }
     if (request.type === 'limit') {
       if (request.price === undefined) this.reject('PRICE_REQUIRED', 'a limit order needs a price');
@@ -420,20 +475,24 @@ export class FakeExchange implements Exchange {
       }
     }
     if (request.clientOrderId !== undefined) {
-      if (this.clientIds.has(request.clientOrderId)) this.reject('DUPLICATE_CLIENT_ORDER_ID', `client order id ${request.clientOrderId} was used`);
+      if (this.clientIds.has(request.clientOrderId))
+        this.reject('DUPLICATE_CLIENT_ORDER_ID', `client order id ${request.clientOrderId} was used`);
       this.clientIds.add(request.clientOrderId);
     }
     const quantity = Number(request.quantity);
     const current = account.positions.get(request.symbol)?.quantity ?? 0;
     if (request.reduceOnly) {
-      const reduces = current !== 0 && (request.side === 'sell') === current > 0 && quantity <= Math.abs(current) + 1e-12;
-      if (!reduces) this.reject('REDUCE_ONLY_WOULD_INCREASE', 'reduce-only order would increase the position');
+      const reduces =
+        current !== 0 && (request.side === 'sell') === current > 0 && quantity <= Math.abs(current) + 1e-12;
+      if (!reduces)
+        this.reject('REDUCE_ONLY_WOULD_INCREASE', 'reduce-only order would increase the position');
     }
     const mark = this.marks.get(request.symbol) as number;
     const price = request.price === undefined ? undefined : Number(request.price);
     const crosses = price !== undefined && (request.side === 'buy' ? price >= mark : price <= mark);
     const timeInForce = request.timeInForce ?? (request.type === 'market' ? 'ioc' : 'gtc');
-    if (timeInForce === 'post-only' && crosses) this.reject('POST_ONLY_WOULD_CROSS', 'post-only order would take liquidity');
+    if (timeInForce === 'post-only' && crosses)
+      this.reject('POST_ONLY_WOULD_CROSS', 'post-only order would take liquidity');
 
     this.sequence += 1;
     const order: Order = {
@@ -479,10 +538,15 @@ export class FakeExchange implements Exchange {
     const order = [...this.orders.values()].find(
       (candidate) =>
         candidate.account === request.account &&
-        (candidate.id === request.orderId || (request.clientOrderId !== undefined && candidate.clientOrderId === request.clientOrderId)),
+        (candidate.id === request.orderId ||
+          (request.clientOrderId !== undefined && candidate.clientOrderId === request.clientOrderId)),
     );
     if (!order || FINAL.has(order.status)) {
-      throw new ExchangeError('ORDER_NOT_FOUND', `no open order ${request.orderId ?? request.clientOrderId}`, { exchange: this.id });
+      throw new ExchangeError(
+        'ORDER_NOT_FOUND',
+        `no open order ${request.orderId ?? request.clientOrderId}`,
+        { exchange: this.id },
+      );
     }
     return this.finish(order.id, 'cancelled', 'CANCELLED_BY_USER');
   }

@@ -15,7 +15,11 @@ import {
 import { FakeExchange, type FakeExchangeOptions } from './fake-exchange';
 
 /** Polls `predicate` every 5 ms until it holds; rejects after `timeoutMs` (real time). */
-export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -36,7 +40,10 @@ export interface TestEngine {
  * gates, rules and monitors.
  */
 export async function createTestEngine(
-  options: Partial<Omit<EngineOptions, 'exchanges' | 'clock'>> & { exchange?: FakeExchangeOptions; start?: number } = {},
+  options: Partial<Omit<EngineOptions, 'exchanges' | 'clock'>> & {
+    exchange?: FakeExchangeOptions;
+    start?: number;
+  } = {},
 ): Promise<TestEngine> {
   const clock = new SimulatedClock(options.start ?? 1_700_000_000_000);
   const exchange = new FakeExchange(options.exchange);
@@ -60,7 +67,10 @@ export function proposalFor(engine: Engine, input: SignalInput, strategyId = 'te
     cycle: engine.state.cycle,
   });
   const result = planSignal(signal, engine.state, 'P-test', 'C-test');
-  if ('rejection' in result) throw new Error(`the planner refused the test signal: ${result.rejection.code} ${result.rejection.message}`);
+  if ('rejection' in result)
+    throw new Error(
+      `the planner refused the test signal: ${result.rejection.code} ${result.rejection.message}`,
+    );
   return result.proposal;
 }
 
@@ -82,14 +92,18 @@ export async function replayCandles<Options>(
   instruments: readonly ReplayInstrument[],
   engineOptions: { balance?: number } = {},
 ): Promise<{ signals: Signal[]; engine: Engine; exchange: FakeExchange }> {
-  const strategies: ComponentSpec<Strategy>[] = [{ id: plugin.meta.name, create: (context) => plugin.setup(context, options) }];
+  const strategies: ComponentSpec<Strategy>[] = [
+    { id: plugin.meta.name, create: (context) => plugin.setup(context, options) },
+  ];
   const first = instruments[0]?.candles[0];
   const { engine, exchange, clock, signals } = await createTestEngine({
     strategies,
     start: first?.timestamp ?? 0,
     exchange: {
       markets: instruments.map((instrument) => ({ symbol: instrument.symbol, ...instrument.market })),
-      prices: Object.fromEntries(instruments.map((instrument) => [instrument.symbol, instrument.candles[0]?.open ?? 100])),
+      prices: Object.fromEntries(
+        instruments.map((instrument) => [instrument.symbol, instrument.candles[0]?.open ?? 100]),
+      ),
       ...(engineOptions.balance === undefined ? {} : { balance: engineOptions.balance }),
     },
   });

@@ -5,8 +5,8 @@ import {
   type RiskGatePlugin,
   type Signal,
   type SignalInput,
-  silentLogger as silent,
   type StrategyPlugin,
+  silentLogger as silent,
   validatePlugin,
 } from '@perpkit/core';
 import { describe, expect, it } from 'vitest';
@@ -17,7 +17,10 @@ const INTENTS = ['open', 'close', 'reduce', 'rebalance'];
 
 function describePluginBasics(
   prefix: string,
-  plugin: { meta: { kind: string; name: string }; options: { safeParse(input: unknown): { success: boolean } } },
+  plugin: {
+    meta: { kind: string; name: string };
+    options: { safeParse(input: unknown): { success: boolean } };
+  },
   options: unknown,
   expectedKind: 'strategy' | 'risk-gate' | 'exit-rule' | 'monitor',
 ) {
@@ -61,7 +64,10 @@ export interface StrategyContractOptions<Options> {
 }
 
 /** The strategy contract: metadata, strict options, determinism, no shared state, well-formed signals. */
-export function describeStrategyContract<Options>(name: string, contract: StrategyContractOptions<Options>): void {
+export function describeStrategyContract<Options>(
+  name: string,
+  contract: StrategyContractOptions<Options>,
+): void {
   const parse = () => {
     const result = contract.plugin.options.safeParse(contract.options);
     if (!result.success) throw new Error('the contract options do not parse');
@@ -97,7 +103,8 @@ export function describeStrategyContract<Options>(name: string, contract: Strate
 
     it('ST-006 emits well-formed signals: known intent, side and size for entries, coded reasons', async () => {
       const { signals } = await replayCandles(contract.plugin, parse(), contract.instruments);
-      for (const signal of signals.filter((entry) => entry.strategyId === contract.plugin.meta.name)) signalShape(signal, 'fake');
+      for (const signal of signals.filter((entry) => entry.strategyId === contract.plugin.meta.name))
+        signalShape(signal, 'fake');
     });
   });
 }
@@ -108,7 +115,10 @@ export interface RiskGateContractOptions<Options> {
 }
 
 /** The risk-gate contract: metadata, strict options, and decisions that are data with stable codes. */
-export function describeRiskGateContract<Options>(name: string, contract: RiskGateContractOptions<Options>): void {
+export function describeRiskGateContract<Options>(
+  name: string,
+  contract: RiskGateContractOptions<Options>,
+): void {
   describe(`risk gate contract: ${name}`, () => {
     describePluginBasics('RG', contract.plugin, contract.options, 'risk-gate');
 
@@ -117,13 +127,27 @@ export function describeRiskGateContract<Options>(name: string, contract: RiskGa
       if (!parsed.success) throw new Error('the contract options do not parse');
       const { engine } = await createTestEngine();
       const gate = contract.plugin.setup(
-        { id: 'contract', mode: 'backtest', clock: engine.clock, logger: silent, state: engine.state, events: engine.events },
+        {
+          id: 'contract',
+          mode: 'backtest',
+          clock: engine.clock,
+          logger: silent,
+          state: engine.state,
+          events: engine.events,
+        },
         parsed.data,
       );
       expect(gate.name.length).toBeGreaterThan(0);
       for (const size of [0.001, 0.1, 10, 1000]) {
         for (const side of ['buy', 'sell'] as const) {
-          const proposal = proposalFor(engine, { intent: 'open', exchange: 'fake', symbol: 'BTC', side, quantity: size, reasons: [{ code: 'TEST', message: 'contract' }] });
+          const proposal = proposalFor(engine, {
+            intent: 'open',
+            exchange: 'fake',
+            symbol: 'BTC',
+            side,
+            quantity: size,
+            reasons: [{ code: 'TEST', message: 'contract' }],
+          });
           const decision = await gate.evaluate(proposal, engine.state);
           expect(['allow', 'deny', 'resize']).toContain(decision.action);
           if (decision.action !== 'allow') {
@@ -148,7 +172,10 @@ export interface ExitRuleContractOptions<Options> {
 }
 
 /** The exit-rule contract: metadata, strict options, a valid layer, and coded decisions. */
-export function describeExitRuleContract<Options>(name: string, contract: ExitRuleContractOptions<Options>): void {
+export function describeExitRuleContract<Options>(
+  name: string,
+  contract: ExitRuleContractOptions<Options>,
+): void {
   describe(`exit rule contract: ${name}`, () => {
     describePluginBasics('ER', contract.plugin, contract.options, 'exit-rule');
 
@@ -157,7 +184,14 @@ export function describeExitRuleContract<Options>(name: string, contract: ExitRu
       if (!parsed.success) throw new Error('the contract options do not parse');
       const { engine } = await createTestEngine();
       const rule = contract.plugin.setup(
-        { id: 'contract', mode: 'backtest', clock: engine.clock, logger: silent, state: engine.state, events: engine.events },
+        {
+          id: 'contract',
+          mode: 'backtest',
+          clock: engine.clock,
+          logger: silent,
+          state: engine.state,
+          events: engine.events,
+        },
         parsed.data,
       );
       expect([1, 2, 3]).toContain(rule.layer);
@@ -196,7 +230,10 @@ export interface MonitorContractOptions<Options> {
 }
 
 /** The monitor contract: metadata, strict options, and well-formed reports. */
-export function describeMonitorContract<Options>(name: string, contract: MonitorContractOptions<Options>): void {
+export function describeMonitorContract<Options>(
+  name: string,
+  contract: MonitorContractOptions<Options>,
+): void {
   describe(`monitor contract: ${name}`, () => {
     describePluginBasics('MO', contract.plugin, contract.options, 'monitor');
 
@@ -205,7 +242,14 @@ export function describeMonitorContract<Options>(name: string, contract: Monitor
       if (!parsed.success) throw new Error('the contract options do not parse');
       const { engine } = await createTestEngine();
       const monitor = contract.plugin.setup(
-        { id: 'contract', mode: 'backtest', clock: engine.clock, logger: silent, state: engine.state, events: engine.events },
+        {
+          id: 'contract',
+          mode: 'backtest',
+          clock: engine.clock,
+          logger: silent,
+          state: engine.state,
+          events: engine.events,
+        },
         parsed.data,
       );
       const report = await monitor.check(engine.state);
