@@ -123,6 +123,12 @@ export interface Exchange {
   fetchPositions(account: string): Promise<readonly Position[]>;
   fetchOpenOrders(account: string, symbol?: string): Promise<readonly Order[]>;
   fetchOrder(account: string, orderId: string): Promise<Order | undefined>;
+  /**
+   * Optional: the account as the adapter knows it locally right now, without I/O (a simulator
+   * computes it at current marks; a streaming adapter returns its latest snapshot). The engine
+   * prefers it over the last `account` event when present.
+   */
+  snapshotAccount?(account: string): AccountSnapshot | undefined;
 
   /** Starts streaming a channel as events. Idempotent per (channel, symbol). */
   subscribe(subscription: Subscription): Promise<void>;

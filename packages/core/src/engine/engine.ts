@@ -266,6 +266,7 @@ export class Engine {
       await exchange.connect();
       this.marketState.addMarkets(await exchange.fetchMarkets());
       this.state.accountIds.set(exchange.id, exchange.accounts());
+      if (typeof exchange.snapshotAccount === 'function') this.state.liveAccounts.set(exchange.id, exchange);
       if (!exchange.capabilities.streams.account) this.accountPollExchanges.push(exchange);
     }
     this.state.now = this.clock.now();

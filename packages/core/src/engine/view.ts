@@ -1,3 +1,4 @@
+import type { Exchange } from '../exchange';
 import type { LedgerPosition, StateView } from '../state';
 import type { AccountSnapshot, Market, Order, RunMode, TradingPhase } from '../types';
 import type { Ledger } from './ledger';
@@ -47,6 +48,8 @@ export class EngineView implements StateView {
   phase: TradingPhase = 'active';
   readonly accountsByKey = new Map<string, AccountSnapshot>();
   readonly accountIds = new Map<string, readonly string[]>();
+  /** Exchanges that can give a fresh local snapshot synchronously. */
+  readonly liveAccounts = new Map<string, Exchange>();
 
   constructor(
     readonly mode: RunMode,
@@ -79,11 +82,19 @@ export class EngineView implements StateView {
   lastUpdate(exchange: string, symbol: string) {
     return this.marketState.lastUpdate(exchange, symbol);
   }
-  account(exchange: string, account: string) {
-    return this.accountsByKey.get(`${exchange}\u0000${account}`);
+  account(exchange: string, account: string): AccountSnapshot | undefined {
+    const live = this.liveAccounts.get(exchange)?.snapshotAccount?.(account);
+    return live ?? this.accountsByKey.get(`${exchange}\u0000${account}`);
   }
-  accounts() {
-    return [...this.accountsByKey.values()];
+  accounts(): AccountSnapshot[] {
+    const out: AccountSnapshot[] = [];
+    for (const [exchange, ids] of this.accountIds) {
+      for (const id of ids) {
+        const snapshot = this.account(exchange, id);
+        if (snapshot) out.push(snapshot);
+      }
+    }
+    return out;
   }
   defaultAccount(exchange: string) {
     return this.accountIds.get(exchange)?.[0];
