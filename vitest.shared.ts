@@ -10,6 +10,7 @@ export function packageTestConfig(overrides: { testTimeout?: number; include?: s
     resolve: { conditions: ['@perpkit/source', 'module', 'node', 'import', 'default'] },
     ssr: { resolve: { conditions: ['@perpkit/source', 'module', 'node', 'import', 'default'] } },
     test: {
+      setupFiles: [new URL('./vitest.setup.ts', import.meta.url).pathname],
       include: overrides.include ?? ['src/**/*.test.ts', 'test/**/*.test.ts'],
       testTimeout: overrides.testTimeout ?? 20_000,
       pool: 'forks',

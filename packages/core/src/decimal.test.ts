@@ -62,6 +62,16 @@ describe('roundToStep', () => {
     expect(roundToStep('0.123456789', '0.00001', 'toward-zero')).toBe('0.12345');
   });
 
+  it('stays exact where a float shortcut would not (16+ significant digits)', () => {
+    // Found by the property tests: the scaled value has 16 digits, so float scaling is off by one.
+    const rounded = roundToStep(-67296671.7223438, '0.00000461', 'floor');
+    expect(isMultipleOf(rounded, '0.00000461')).toBe(true);
+    expect(compareDecimals(rounded, '-67296671.7223438')).toBe(-1);
+    expect(isMultipleOf('-67296671.7223484', '0.00000461')).toBe(true);
+    expect(isMultipleOf('-67296671.7223485', '0.00000461')).toBe(false);
+    expect(roundToStepNumber(-0, '1', 'floor')).toBe(0);
+  });
+
   it('rejects a non-positive step', () => {
     expect(() => roundToStep(1, '0', 'floor')).toThrow(/step must be positive/);
     expect(() => roundToStep(1, '-0.1', 'floor')).toThrow(PerpkitError);
@@ -128,6 +138,41 @@ describe('rounding properties', () => {
         const significant = text.replace(/[-.]/g, '').replace(/^0+/, '').length;
         fc.pre(significant <= 15);
         expect(toDecimalString(roundToStepNumber(value, step, mode))).toBe(text);
+      }),
+    );
+  });
+
+  it('the float fast path agrees with exact decimal arithmetic, ties included', () => {
+    const tieValue = fc
+      .tuple(fc.integer({ min: -99_999_999, max: 99_999_999 }), fc.integer({ min: 0, max: 8 }))
+      .map(([units, decimals]) => Number(`${units}5e-${decimals + 1}`));
+    fc.assert(
+      fc.property(fc.oneof(valueArbitrary, tieValue), stepArbitrary, modeArbitrary, (value, step, mode) => {
+        // Strings always take the exact path.
+        expect(roundToStep(value, step, mode)).toBe(roundToStep(toDecimalString(value), step, mode));
+        expect(roundToStepNumber(value, step, mode)).toBe(
+          Number(roundToStep(toDecimalString(value), step, mode)),
+        );
+      }),
+    );
+  });
+
+  it('isMultipleOf agrees with a scaled-integer reference', () => {
+    const valueText = fc
+      .tuple(
+        fc.integer({ min: -10_000_000, max: 10_000_000 }),
+        fc.integer({ min: 0, max: 10 }),
+        fc.integer({ min: 0, max: 3 }),
+      )
+      .map(
+        ([units, decimals, zeros]) =>
+          `${toDecimalString(`${units}e-${decimals}`)}${zeros > 0 && decimals > 0 ? '0'.repeat(zeros) : ''}`,
+      );
+    fc.assert(
+      fc.property(valueText, stepArbitrary, (value, step) => {
+        const scale = Math.max(decimalPlaces(value), decimalPlaces(step));
+        const expected = toScaledInteger(value, scale) % toScaledInteger(step, scale) === 0n;
+        expect(isMultipleOf(value, step)).toBe(expected);
       }),
     );
   });

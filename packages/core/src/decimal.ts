@@ -113,6 +113,86 @@ function divideRounded(numerator: bigint, denominator: bigint, mode: RoundingMod
   }
 }
 
+interface StepGrid {
+  readonly parsed: ScaledDecimal;
+  /** 10^scale, exact as a double. */
+  readonly power: number;
+  /** The step in units of 10^-scale (an integer). */
+  readonly units: number;
+  /** Float fast paths are exact for this grid (small scale and step). */
+  readonly fast: boolean;
+}
+
+const grids = new Map<string, StepGrid>();
+
+/** Steps (tick and lot sizes) are few and reused on every order: parse each once. */
+function gridOf(step: DecimalInput): StepGrid {
+  const key = typeof step === 'string' ? step : String(step);
+  let grid = grids.get(key);
+  if (!grid) {
+    const parsed = parse(step);
+    if (parsed.mantissa <= 0n) throw invalid(step, 'step must be positive');
+    const power = 10 ** parsed.scale;
+    const units = Number(parsed.mantissa);
+    grid = { parsed, power, units, fast: parsed.scale <= 15 && units < 2 ** 31 };
+    if (grids.size < 1000) grids.set(key, grid);
+  }
+  return grid;
+}
+
+const NEAR = 1e-6;
+
+/**
+ * Rounds a count of steps `x` (a float) when the float result is provably the exact one: far from
+ * the boundaries where float error could flip the answer. Returns NaN when the exact path is needed.
+ */
+function fastSteps(x: number, mode: RoundingMode, value: number, grid: StepGrid): number {
+  if (!(Math.abs(x) < 1e9)) return Number.NaN;
+  // Exactly on a grid point: when that point (≤ 15 significant digits) is this very double, the
+  // value's shortest decimal is the point itself, so every mode leaves it where it is.
+  if (Number.isInteger(x) && Math.abs(x * grid.units) < 1e15 && (x * grid.units) / grid.power === value)
+    return x;
+  const floor = Math.floor(x);
+  const fraction = x - floor;
+  if (mode === 'nearest') {
+    if (Math.abs(fraction - 0.5) < NEAR) return Number.NaN;
+    return fraction > 0.5 ? floor + 1 : floor;
+  }
+  if (fraction < NEAR || fraction > 1 - NEAR) {
+    // Within float noise of a grid point, where the direction could flip the answer: exact path.
+    return Number.NaN;
+  }
+  switch (mode) {
+    case 'floor':
+      return floor;
+    case 'ceil':
+      return floor + 1;
+    case 'toward-zero':
+      return x < 0 ? floor + 1 : floor;
+    case 'away-from-zero':
+      return x < 0 ? floor : floor + 1;
+  }
+}
+
+/** `integer × 10^-scale` as an exact decimal string, for integers below 2^53. */
+function formatSmall(integer: number, scale: number): string {
+  if (integer === 0) return '0';
+  const negative = integer < 0;
+  let digits = String(negative ? -integer : integer);
+  let places = scale;
+  while (places > 0 && digits.endsWith('0')) {
+    digits = digits.slice(0, -1);
+    places -= 1;
+  }
+  let out: string;
+  if (places === 0) out = digits;
+  else {
+    const padded = digits.padStart(places + 1, '0');
+    out = `${padded.slice(0, padded.length - places)}.${padded.slice(padded.length - places)}`;
+  }
+  return negative ? `-${out}` : out;
+}
+
 /** The exact decimal string of a value: no exponent, no float artifacts beyond the input's own digits. */
 export function toDecimalString(value: DecimalInput): string {
   return format(parse(value));
@@ -128,9 +208,14 @@ export function decimalPlaces(value: DecimalInput): number {
  * `roundToStep(0.1 + 0.2, '0.01', 'nearest')` → `"0.3"`.
  */
 export function roundToStep(value: DecimalInput, step: DecimalInput, mode: RoundingMode): string {
+  const grid = gridOf(step);
+  if (typeof value === 'number' && grid.fast && Number.isFinite(value)) {
+    const steps = fastSteps((value * grid.power) / grid.units, mode, value, grid);
+    if (!Number.isNaN(steps) && Math.abs(steps * grid.units) <= 1e15)
+      return formatSmall(steps * grid.units, grid.parsed.scale);
+  }
   const parsedValue = parse(value);
-  const parsedStep = parse(step);
-  if (parsedStep.mantissa <= 0n) throw invalid(step, 'step must be positive');
+  const parsedStep = grid.parsed;
   const scale = Math.max(parsedValue.scale, parsedStep.scale);
   const scaledValue = rescale(parsedValue, scale);
   const scaledStep = rescale(parsedStep, scale);
@@ -144,6 +229,14 @@ export function roundToStep(value: DecimalInput, step: DecimalInput, mode: Round
  * real tick/lot-aligned price and size); use the string form for anything sent to a venue.
  */
 export function roundToStepNumber(value: DecimalInput, step: DecimalInput, mode: RoundingMode): number {
+  const grid = gridOf(step);
+  if (typeof value === 'number' && grid.fast && Number.isFinite(value)) {
+    const steps = fastSteps((value * grid.power) / grid.units, mode, value, grid);
+    // An exact integer over an exact power of ten is correctly rounded: the same double as
+    // parsing the exact decimal string.
+    if (!Number.isNaN(steps) && Math.abs(steps * grid.units) <= 1e15)
+      return steps === 0 ? 0 : (steps * grid.units) / grid.power;
+  }
   return Number(roundToStep(value, step, mode));
 }
 
@@ -171,9 +264,20 @@ export function roundQuantity(
 
 /** True when `value` is an exact multiple of `step`. */
 export function isMultipleOf(value: DecimalInput, step: DecimalInput): boolean {
+  const grid = gridOf(step);
+  if (typeof value === 'string' && grid.fast && /^-?\d{1,15}(\.\d+)?$/.test(value)) {
+    // A plain decimal with no more places than the grid is an exact integer count of grid units.
+    const trimmed = value.includes('.') ? value.replace(/0+$/, '').replace(/\.$/, '') : value;
+    const dot = trimmed.indexOf('.');
+    const places = dot === -1 ? 0 : trimmed.length - dot - 1;
+    if (places > grid.parsed.scale) return false;
+    // Exact only while the scaled value has at most 15 significant digits (float error < 0.5).
+    const integerDigits = (dot === -1 ? trimmed.length : dot) - (trimmed.startsWith('-') ? 1 : 0);
+    if (integerDigits + grid.parsed.scale <= 15)
+      return Math.round(Number(trimmed) * grid.power) % grid.units === 0;
+  }
   const parsedValue = parse(value);
-  const parsedStep = parse(step);
-  if (parsedStep.mantissa <= 0n) throw invalid(step, 'step must be positive');
+  const parsedStep = grid.parsed;
   const scale = Math.max(parsedValue.scale, parsedStep.scale);
   return rescale(parsedValue, scale) % rescale(parsedStep, scale) === 0n;
 }

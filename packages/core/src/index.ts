@@ -1,4 +1,5 @@
 export { z } from 'zod';
+export { BoundedMap, BoundedSet, RetiringMap } from './bounded';
 export * from './clock';
 export * from './decimal';
 export type { ComponentSpec, EngineOptions, ShutdownOptions } from './engine/engine';

@@ -30,20 +30,25 @@ export const silentLogger: Logger = {
   },
 };
 
-/** A dependency-free logger that writes JSON lines to stderr. Handy for scripts and tests. */
-export function createConsoleLogger(level: LogLevel = 'info', bindings: LogFields = {}): Logger {
+/**
+ * A dependency-free logger that writes JSON lines (to stderr unless told otherwise). Handy for
+ * scripts and tests.
+ */
+export function createConsoleLogger(
+  level: LogLevel = 'info',
+  bindings: LogFields = {},
+  output: (line: string) => void = (line) => process.stderr.write(line),
+): Logger {
   const threshold = LEVEL_ORDER[level];
   const write = (at: Exclude<LogLevel, 'silent' | 'trace'>, message: string, fields?: LogFields) => {
     if (LEVEL_ORDER[at] < threshold) return;
-    process.stderr.write(
-      `${JSON.stringify({ level: at, time: Date.now(), msg: message, ...bindings, ...fields })}\n`,
-    );
+    output(`${JSON.stringify({ level: at, time: Date.now(), msg: message, ...bindings, ...fields })}\n`);
   };
   return {
     debug: (message, fields) => write('debug', message, fields),
     info: (message, fields) => write('info', message, fields),
     warn: (message, fields) => write('warn', message, fields),
     error: (message, fields) => write('error', message, fields),
-    child: (more) => createConsoleLogger(level, { ...bindings, ...more }),
+    child: (more) => createConsoleLogger(level, { ...bindings, ...more }, output),
   };
 }

@@ -1,3 +1,4 @@
+import { RetiringMap } from '../bounded';
 import { roundToStepNumber } from '../decimal';
 import type { ClosedTrade } from '../events';
 import type { LedgerPosition } from '../state';
@@ -65,7 +66,6 @@ export interface LedgerHooks {
   onTradeClosed(trade: ClosedTrade): void;
 }
 
-const MAX_TRACKED_ORDERS = 20_000;
 const RELATIVE_EPSILON = 1e-12;
 
 /**
@@ -78,7 +78,7 @@ const RELATIVE_EPSILON = 1e-12;
  */
 export class Ledger {
   private readonly records = new Map<string, PositionRecord>();
-  private readonly seen = new Map<string, CumulativeSeen>();
+  private readonly seen = new RetiringMap<string, CumulativeSeen>();
   private tradeSequence = 0;
   readonly totals: LedgerTotals = {
     realizedPnl: 0,
@@ -156,13 +156,11 @@ export class Ledger {
         : sameAsReport
           ? fill.slippage
           : (fill.slippage * quantity) / fill.quantity;
-    this.seen.delete(fill.orderId);
     this.seen.set(fill.orderId, {
       quantity: fill.cumulativeQuantity,
       fee: fill.cumulativeFee,
       notional: cumulativeNotional,
     });
-    if (this.seen.size > MAX_TRACKED_ORDERS) this.seen.delete(this.seen.keys().next().value as string);
 
     this.totals.fills += 1;
     this.totals.fees += fee;
@@ -293,13 +291,13 @@ export class Ledger {
   private closeTrade(record: PositionRecord, at: number): void {
     this.tradeSequence += 1;
     this.totals.closedTrades += 1;
-    const trade: ClosedTrade = Object.freeze({
+    const trade: ClosedTrade = {
       id: `T${this.tradeSequence}`,
       exchange: record.exchange,
       account: record.account,
       symbol: record.symbol,
       direction: record.direction,
-      ...(record.strategyId === undefined ? {} : { strategyId: record.strategyId }),
+      strategyId: record.strategyId,
       openedAt: record.openedAt,
       closedAt: at,
       quantity: record.maxQuantity,
@@ -312,12 +310,17 @@ export class Ledger {
       netPnl: record.realizedPnl - record.fees + record.fundingSettled,
       entryReasons: record.entryReasons,
       exitReasons: record.exitReasons,
-      ...(record.regime === undefined ? {} : { regime: record.regime }),
-    });
+      regime: record.regime,
+    };
     record.entryPrice = 0;
     record.fundingAccrued = 0;
     record.pendingExitReason = undefined;
     this.hooks.onTradeClosed(trade);
+  }
+
+  /** The order is final: its cumulative baseline moves to the recent window. */
+  retireOrder(orderId: string): void {
+    this.seen.retire(orderId);
   }
 
   /** Funding: a settled payment adds to the position's settled funding; an accrual replaces the estimate. */
@@ -400,7 +403,7 @@ export class Ledger {
 
   private snapshot(record: PositionRecord): LedgerPosition {
     const mark = this.hooks.markPrice(record.exchange, record.symbol) ?? record.entryPrice;
-    return Object.freeze({
+    return {
       exchange: record.exchange,
       account: record.account,
       symbol: record.symbol,
@@ -409,17 +412,17 @@ export class Ledger {
       markPrice: mark,
       unrealizedPnl: record.quantity === 0 ? 0 : (mark - record.entryPrice) * record.quantity,
       realizedPnl: record.realizedPnl,
-      ...(record.liquidationPrice === undefined ? {} : { liquidationPrice: record.liquidationPrice }),
-      ...(record.marginUsed === undefined ? {} : { marginUsed: record.marginUsed }),
-      ...(record.leverage === undefined ? {} : { leverage: record.leverage }),
+      liquidationPrice: record.liquidationPrice,
+      marginUsed: record.marginUsed,
+      leverage: record.leverage,
       fundingAccrued: record.fundingAccrued,
       fundingSettled: record.fundingSettled,
       fees: record.fees,
       openedAt: record.openedAt,
       updatedAt: record.updatedAt,
-      ...(record.strategyId === undefined ? {} : { strategyId: record.strategyId }),
+      strategyId: record.strategyId,
       entryReasons: record.entryReasons,
-      ...(record.regime === undefined ? {} : { regime: record.regime }),
-    });
+      regime: record.regime,
+    };
   }
 }

@@ -47,6 +47,11 @@ interface InstrumentData {
   funding?: FundingRate;
   candles?: CandleRing;
   lastUpdate?: number;
+  /** Close time and close of the newest bar. */
+  candleTime?: number;
+  candleClose?: number;
+  /** A ticker derived from the newest bar, built on first read. */
+  derived?: Ticker;
 }
 
 /** Latest market data per instrument, updated from exchange events. */
@@ -109,11 +114,25 @@ export class MarketState {
     entry.candles.push(event.candle);
     // A bar is data as of its close.
     const closeTime = event.candle.timestamp + event.interval;
+    entry.candleTime = closeTime;
+    entry.candleClose = event.candle.close;
     if (entry.lastUpdate === undefined || closeTime > entry.lastUpdate) entry.lastUpdate = closeTime;
   }
 
+  /**
+   * The newest ticker; when a bar closed after it (candle-fed venues stream no tickers), a ticker
+   * derived from that bar: mark and last are its close.
+   */
   ticker(exchange: string, symbol: string): Ticker | undefined {
-    return this.data.get(exchange, symbol)?.ticker;
+    const entry = this.data.get(exchange, symbol);
+    if (!entry) return undefined;
+    const { ticker, candleTime } = entry;
+    if (candleTime === undefined || (ticker && ticker.timestamp >= candleTime)) return ticker;
+    if (entry.derived?.timestamp !== candleTime) {
+      const close = entry.candleClose as number;
+      entry.derived = { exchange, symbol, timestamp: candleTime, mark: close, last: close };
+    }
+    return entry.derived;
   }
 
   orderBook(exchange: string, symbol: string): OrderBook | undefined {

@@ -117,21 +117,21 @@ export function planSignal(
   const timeInForce: TimeInForce = signal.timeInForce ?? (orderType === 'market' ? 'ioc' : 'gtc');
   let priceText: string | undefined;
   if (orderType === 'limit') priceText = roundPrice(referencePrice, market.tickSize, side);
-  const request: OrderRequest = Object.freeze({
+  const request: OrderRequest = {
     account,
     symbol,
     side,
     type: orderType,
     quantity: quantityText,
-    ...(priceText === undefined ? {} : { price: priceText }),
+    price: priceText,
     timeInForce,
     reduceOnly,
     clientOrderId,
-    ...(signal.ttlMs === undefined ? {} : { expiresAt: state.now + signal.ttlMs }),
-  });
+    expiresAt: signal.ttlMs === undefined ? undefined : state.now + signal.ttlMs,
+  };
   const price = priceText === undefined ? referencePrice : Number(priceText);
   return {
-    proposal: Object.freeze({
+    proposal: {
       id: proposalId,
       signal,
       request,
@@ -142,17 +142,17 @@ export function planSignal(
       notional: roundedQuantity * price,
       riskReducing,
       positionBefore: position,
-    }),
+    },
   };
 }
 
 /** The same proposal with a new (already lot-rounded) quantity. */
 export function resizeProposal(proposal: OrderProposal, quantityText: string): OrderProposal {
   const quantity = Number(quantityText);
-  return Object.freeze({
+  return {
     ...proposal,
-    request: Object.freeze({ ...proposal.request, quantity: quantityText }),
+    request: { ...proposal.request, quantity: quantityText },
     quantity,
     notional: quantity * proposal.referencePrice,
-  });
+  };
 }
