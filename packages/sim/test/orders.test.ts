@@ -251,6 +251,22 @@ describe('rejection reasons', () => {
     expect(await rejection(sim.submitOrder(request as never))).toBe(reason);
   });
 
+  it('LEVERAGE_EXCEEDED values the trade at the mark: slippage cannot sneak a short past the cap', async () => {
+    // Found by the property test: a slipped short sold below the mark looked like 4.93× at the fill
+    // price but is 5.01× at the mark the account is reported at.
+    const { sim } = createSim({
+      slippage: { min: 0.001, max: 0.003, notionalAtMax: 50_000 },
+      markets: [{ symbol: 'BTC', tickSize: '0.5', lotSize: '0.01', maxLeverage: 10 }],
+      accounts: [{ id: 'main', balance: 20_000, maxLeverage: 5 }],
+    });
+    sim.processTicker({ symbol: 'BTC', mark: 50_000, timestamp: T0 });
+    expect(
+      await rejection(sim.submitOrder({ ...base, side: 'sell', type: 'market', quantity: '1.97' })),
+    ).toBe('LEVERAGE_EXCEEDED');
+    await sim.submitOrder({ ...base, side: 'sell', type: 'market', quantity: '1.9' });
+    expect((await sim.fetchAccount('main')).leverage).toBeLessThanOrEqual(5);
+  });
+
   it('BELOW_MIN_QUANTITY, NO_MARKET_DATA, LEVERAGE_EXCEEDED and the not-found errors', async () => {
     const { sim } = createSim({
       markets: [{ symbol: 'BTC', tickSize: '0.1', lotSize: '0.001', minQuantity: '0.01', maxLeverage: 50 }],
