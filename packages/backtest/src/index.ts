@@ -1,0 +1,30 @@
+export type {
+  BacktestInstrument,
+  BacktestOptions,
+  BacktestProgress,
+  BacktestResult,
+  BacktestSummary,
+  BacktestVenue,
+} from './backtest';
+export { runBacktest } from './backtest';
+export type {
+  CandleBatch,
+  CandleField,
+  CandleFormat,
+  CandleSourceOptions,
+  DataQualityReport,
+  GapRange,
+} from './candles';
+export { CandleFile, createCandleBatch, intervalMs, loadAllCandles, resampleBatches } from './candles';
+export type {
+  FundingFormat,
+  FundingPoint,
+  FundingReport,
+  FundingSeries,
+  FundingSourceOptions,
+} from './funding';
+export { loadFunding } from './funding';
+export * from './metrics';
+export { renderHtmlReport } from './report';
+export type { ProgressListener, TimeFormat } from './text';
+export { parseIsoTime, parseTime, readJsonRowBatches, readLineBatches } from './text';
