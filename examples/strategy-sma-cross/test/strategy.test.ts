@@ -1,4 +1,4 @@
-import type { Candle } from '@perpkit/core';
+import { type Candle, parsePluginOptions } from '@perpkit/core';
 import { describeStrategyContract, replayCandles } from '@perpkit/testkit';
 import { describe, expect, it } from 'vitest';
 import smaCross from '../src/index';
@@ -34,7 +34,7 @@ describe('sma-cross trading rules', () => {
     ];
     const { signals } = await replayCandles(
       smaCross,
-      smaCross.options.parse({ ...options, fast: 2, slow: 4, quantity: 0.5 }),
+      parsePluginOptions(smaCross, { ...options, fast: 2, slow: 4, quantity: 0.5 }),
       [{ symbol: 'BTC', candles: closes.map((close, index) => bar(index, close)) }],
     );
     const mine = signals.filter((signal) => signal.strategyId === 'sma-cross');
@@ -50,16 +50,20 @@ describe('sma-cross trading rules', () => {
     const closes = [...Array.from({ length: 6 }, (_, index) => 100 + index), 90, 80, 70];
     const { signals } = await replayCandles(
       smaCross,
-      smaCross.options.parse({ ...options, fast: 2, slow: 4 }),
+      parsePluginOptions(smaCross, { ...options, fast: 2, slow: 4 }),
       [{ symbol: 'BTC', candles: closes.map((close, index) => bar(index, close)) }],
     );
     expect(signals).toEqual([]);
   });
 
   it('rejects options a user could get wrong, naming the field', () => {
-    const result = smaCross.options.safeParse({ symbol: 'BTC', fast: 30, slow: 10 });
-    expect(result.success).toBe(false);
-    expect(result.error?.issues[0]?.path).toEqual(['fast']);
-    expect(smaCross.options.safeParse({ symbol: 'BTC', qty: 1 }).success).toBe(false);
+    expect(() =>
+      parsePluginOptions(
+        smaCross,
+        { symbol: 'BTC', fast: 30, slow: 10 },
+        { pathPrefix: 'strategies[0].options' },
+      ),
+    ).toThrow(/strategies\[0\]\.options\.fast: fast must be shorter than slow/);
+    expect(() => parsePluginOptions(smaCross, { symbol: 'BTC', qty: 1 })).toThrow(/qty/);
   });
 });

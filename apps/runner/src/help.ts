@@ -1,0 +1,82 @@
+import { PLUGIN_KINDS, PLUGIN_PACKAGE_PREFIX } from '@perpkit/core';
+
+const prefixes = PLUGIN_KINDS.map((kind) => `@perpkit/${PLUGIN_PACKAGE_PREFIX[kind]}-<name>`).join(', ');
+
+export const MAIN_HELP = `runner: compose perpkit plugins from YAML and run them
+
+Usage:
+  runner [run] --config <file> [--plugins a,b] [options]   trade (paper by default)
+  runner backtest --config <file> [--data <path>] [--json <file>] [--report <dir>]
+  runner plugins [--plugins a,b] [--config <file>] [--json]  list what resolves
+  runner --help | runner <command> --help | runner --version
+
+Options for run:
+  -c, --config <file>     YAML config (required). See "Config" below.
+  -p, --plugins <list>    Comma-separated plugins to load, e.g. drift,funding-arb.
+      --live              Trade live. Needs "live: true" in the config as well;
+                          with only one of the two the runner refuses to start live.
+      --dry-run           Compute decisions and costs and record them, place no orders.
+      --log-level <level> trace, debug, info, warn, error or silent (default: config
+                          log.level, else the LOG_LEVEL environment variable, else info).
+  -h, --help              Show help.
+
+Modes:
+  Paper is the default: orders are filled by the simulated venue (@perpkit/sim).
+  Live trading needs both --live and "live: true"; secrets come only from the
+  environment, through \${NAME} in the config.
+
+Plugin resolution (for --plugins, the config's "plugins:" list and every "plugin:" key),
+in this fixed order; a miss lists every candidate tried:
+  1. a built-in plugin of that name (runner plugins shows them);
+  2. ${prefixes};
+  3. the name as a package (e.g. perpkit-strategy-sma-cross, @acme/strategy-x);
+  4. a file path, relative to the config file's directory, then the current directory.
+  Packages and files export a plugin as default, or an array / a "plugins" array.
+
+Config (YAML, strict: an unknown key is an error that names the file, path and line):
+  plugins: [name, ...]          extra plugins to load
+  live: false                   must be true for --live
+  runId: <string>               run id stamped on every audit record (default: generated)
+  engine:
+    cycleInterval: 1s           time between cycles (ms, or 500ms, 5s, 1m, 2h, 1d)
+    maxConsecutiveFailures: 5   failed cycles in a row before the engine halts itself
+    candleHistory: 500          bars kept per instrument for strategies
+    accountRefresh: 5s          account polling for exchanges without account streams
+    minHold: 0                  exit rules other than layer 1 wait this long after entry
+  exchanges:                    map of exchange id → { plugin: <name> (default: the id), options: {...} }
+  strategies:  [{ plugin, id?, options }]
+  riskGates:   [{ plugin, id?, options }]   evaluated in this order, after the phase gate
+  exitRules:   [{ plugin, id?, options }]   layered, first hit wins
+  monitors:    [{ plugin, id?, options }]
+  shutdown:
+    cancelOpenOrders: true      cancel open orders on SIGINT/SIGTERM
+    closePositions: false       close positions on shutdown (reduce-only market orders)
+    timeout: 30s                upper bound for the whole shutdown
+  log: { level: info }
+  backtest: {...}               read by "runner backtest" (see runner backtest --help)
+
+  Environment variables are read only where the config asks: "\${NAME}" in a string
+  value. "$NAME" is left as written; "$\${" writes a literal "\${". A missing variable is an
+  error naming the path. Values that came from the environment are treated as secrets.
+
+Shutdown:
+  The first SIGINT/SIGTERM starts one orderly shutdown: stop cycles, cancel open orders,
+  close positions if configured, flush, exit 0. A second signal does not start another.
+
+Exit codes: 0 done, 1 runtime failure, 2 bad usage or configuration.
+`;
+
+export const PLUGINS_HELP = `runner plugins: list the plugins that resolve
+
+Usage:
+  runner plugins [--plugins a,b] [--config <file>] [--json]
+
+Shows the built-in plugins, those named with --plugins, and, with --config, those the
+config loads or references. Each row has kind, name, version and where it came from.
+A name that does not resolve is an error listing every candidate tried.
+
+Options:
+  -p, --plugins <list>   Comma-separated plugins to resolve.
+  -c, --config <file>    Also resolve the plugins this config uses.
+      --json             Print JSON instead of a table.
+`;

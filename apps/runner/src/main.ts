@@ -1,0 +1,199 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { type AnyPlugin, createConsoleLogger, type LogLevel } from '@perpkit/core';
+import { builtinPlugins } from './builtins';
+import { report, splitList, UsageError, usage } from './cli-support';
+import { composeEngine, loadPlugins, searchDirsFor } from './compose';
+import { decideMode, loadConfig } from './config';
+import { MAIN_HELP, PLUGINS_HELP } from './help';
+import { type CliIo, EXIT, processIo } from './io';
+
+const COMMANDS = ['run', 'plugins', 'backtest', 'help'] as const;
+type Command = (typeof COMMANDS)[number];
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const args = [...argv];
+  let command: Command = 'run';
+  if (args[0] !== undefined && !args[0].startsWith('-')) {
+    const first = args.shift() as string;
+    if (!(COMMANDS as readonly string[]).includes(first)) {
+      io.stderr.write(
+        `runner: unknown command "${first}" (commands: run, backtest, plugins)\nRun "runner --help" for usage.\n`,
+      );
+      return EXIT.usage;
+    }
+    command = first as Command;
+  }
+  if (command === 'help' || args.includes('--help') || args.includes('-h')) {
+    io.stdout.write(
+      command === 'plugins' ? PLUGINS_HELP : command === 'backtest' ? await backtestHelp() : MAIN_HELP,
+    );
+    return EXIT.ok;
+  }
+  if (args.includes('--version') || args.includes('-v')) {
+    io.stdout.write(`${version()}\n`);
+    return EXIT.ok;
+  }
+  try {
+    if (command === 'plugins') return await pluginsCommand(args, io);
+    if (command === 'backtest') return await backtestCommand(args, io);
+    return await runCommand(args, io);
+  } catch (error) {
+    return report(io, error);
+  }
+}
+
+async function backtestHelp(): Promise<string> {
+  const { BACKTEST_HELP } = await import('./backtest-command');
+  return BACKTEST_HELP;
+}
+
+async function backtestCommand(args: string[], io: CliIo): Promise<number> {
+  const { runBacktestCommand } = await import('./backtest-command');
+  return runBacktestCommand(args, io);
+}
+
+async function pluginsCommand(args: string[], io: CliIo): Promise<number> {
+  const { values } = usage(() =>
+    parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        plugins: { type: 'string', short: 'p', multiple: true },
+        config: { type: 'string', short: 'c' },
+        json: { type: 'boolean' },
+      },
+    }),
+  );
+  const specifiers = splitList(values.plugins);
+  let referenced: { kind: string; specifier: string }[] = [];
+  if (values.config) {
+    const loaded = loadConfig(values.config, io.env);
+    specifiers.push(...loaded.config.plugins);
+    referenced = [
+      ...Object.entries(loaded.config.exchanges).map(([id, entry]) => ({
+        kind: 'exchange',
+        specifier: entry.plugin ?? id,
+      })),
+      ...loaded.config.strategies.map((entry) => ({ kind: 'strategy', specifier: entry.plugin })),
+      ...loaded.config.riskGates.map((entry) => ({ kind: 'risk-gate', specifier: entry.plugin })),
+      ...loaded.config.exitRules.map((entry) => ({ kind: 'exit-rule', specifier: entry.plugin })),
+      ...loaded.config.monitors.map((entry) => ({ kind: 'monitor', specifier: entry.plugin })),
+    ];
+  }
+  const loaded = await loadPlugins(specifiers, {
+    builtins: builtinPlugins(),
+    searchDirs: searchDirsFor(values.config, io.cwd),
+  });
+  for (const { kind, specifier } of referenced) {
+    if (loaded.registry.get(kind as AnyPlugin['meta']['kind'], specifier)) continue;
+    if (!loaded.bySpecifier.has(specifier)) {
+      const { resolvePlugins } = await import('./resolve');
+      const resolved = await resolvePlugins(specifier, loaded.resolveOptions);
+      for (const plugin of resolved.plugins) loaded.registry.register(plugin, resolved.source);
+      loaded.bySpecifier.set(specifier, resolved.plugins);
+    }
+  }
+  const rows = loaded.registry.list().map((entry) => ({
+    kind: entry.kind,
+    name: entry.name,
+    version: entry.plugin.meta.version ?? '-',
+    core: entry.plugin.meta.core,
+    source: entry.source,
+    description: entry.plugin.meta.description ?? '',
+  }));
+  if (values.json) {
+    io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const headers = ['KIND', 'NAME', 'VERSION', 'CORE', 'SOURCE'] as const;
+  const table = [
+    headers.map(String),
+    ...rows.map((row) => [row.kind, row.name, row.version, row.core, row.source]),
+  ];
+  const widths = headers.map((_, column) =>
+    Math.max(...table.map((line) => (line[column] as string).length)),
+  );
+  for (const line of table)
+    io.stdout.write(
+      `${line
+        .map((cell, column) => cell.padEnd(widths[column] as number))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
+  return EXIT.ok;
+}
+
+async function runCommand(args: string[], io: CliIo): Promise<number> {
+  const { values } = usage(() =>
+    parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        config: { type: 'string', short: 'c' },
+        plugins: { type: 'string', short: 'p', multiple: true },
+        live: { type: 'boolean', default: false },
+        'dry-run': { type: 'boolean', default: false },
+        'log-level': { type: 'string' },
+      },
+    }),
+  );
+  if (!values.config) throw new UsageError('--config <file> is required');
+  const loaded = loadConfig(values.config, io.env);
+  const decision = decideMode({ live: values.live === true, dryRun: values['dry-run'] === true }, loaded);
+  const level = (values['log-level'] ?? io.env.LOG_LEVEL ?? loaded.config.log.level) as LogLevel;
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'silent'].includes(level))
+    throw new UsageError(
+      `--log-level must be one of trace, debug, info, warn, error, silent (got "${level}")`,
+    );
+  const logger = createConsoleLogger(level, { runner: loaded.config.runId ?? 'runner' }, (line) =>
+    io.stderr.write(line),
+  );
+  if (loaded.config.live && decision.mode !== 'live')
+    logger.warn('the config says live: true but --live was not given: running in paper mode');
+
+  const plugins = await loadPlugins([...splitList(values.plugins), ...loaded.config.plugins], {
+    builtins: builtinPlugins(),
+    searchDirs: searchDirsFor(values.config, io.cwd),
+  });
+  const { engine } = await composeEngine({ loaded, plugins, mode: decision.mode, logger });
+
+  let signals = 0;
+  const removeHandler = io.onSignal((signal) => {
+    signals += 1;
+    if (signals === 1) {
+      logger.info(`received ${signal}: shutting down`);
+      void engine.stop(signal);
+    } else {
+      logger.warn(`received ${signal} again: the shutdown already in progress continues`);
+    }
+  });
+  try {
+    logger.info('starting', {
+      mode: decision.mode,
+      dryRun: decision.dryRun,
+      config: loaded.file,
+      configHash: loaded.hash,
+    });
+    await engine.start();
+    const stopped = await new Promise<Awaited<ReturnType<typeof engine.stop>>>((resolve) => {
+      engine.events.once('engine:stop', resolve);
+    });
+    logger.info('stopped', { ...stopped });
+    return EXIT.ok;
+  } catch (error) {
+    if (!engine.isStopping) await engine.stop('startup failed').catch(() => undefined);
+    throw error;
+  } finally {
+    removeHandler();
+  }
+}

@@ -1,0 +1,7 @@
+import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.base.ts';
+
+export default defineConfig([
+  packageBuild({ index: 'src/index.ts' }),
+  packageBuild({ cli: 'src/cli.ts' }, { format: ['esm'], dts: false, clean: false }),
+]);
