@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'eventemitter3';
+import type { ApprovalRequest, ApprovalResolution } from './approvals';
 import type { ExitLayer } from './exit';
 import type { OrderProposal, RiskDecision } from './risk';
 import type { Signal } from './signal';
@@ -67,6 +68,8 @@ export interface OrderSubmittedEvent {
   readonly at: number;
   readonly proposal: OrderProposal;
   readonly order: Order;
+  /** Wall-clock time from sending to the venue's acknowledgement, in ms. */
+  readonly latencyMs: number;
 }
 
 export interface OrderFailedEvent {
@@ -154,6 +157,8 @@ export interface EngineEvents {
   balance: (change: BalanceChange) => void;
   phase: (change: PhaseChange) => void;
   alert: (alert: Alert) => void;
+  'approval:requested': (request: ApprovalRequest) => void;
+  'approval:resolved': (resolution: ApprovalResolution) => void;
 }
 
 export type EngineEventName = keyof EngineEvents;

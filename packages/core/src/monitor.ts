@@ -14,8 +14,13 @@ export interface MonitorReport {
   readonly alerts?: readonly AlertInput[];
   /** Reduce or rebalance signals; they go through the planner, gates and executor like any other. */
   readonly signals?: readonly SignalInput[];
-  /** Ask the engine to change phase, with a reason for the audit log. */
+  /**
+   * Hold the phase at `reducing` or `halted`, or release this monitor's hold with `active`; the
+   * reason goes to the audit log.
+   */
   readonly phase?: { readonly to: TradingPhase; readonly reason: string };
+  /** Request emergency mode: halt and close every position. The text is the reason. */
+  readonly emergency?: string;
 }
 
 /**

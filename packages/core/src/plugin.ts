@@ -1,3 +1,4 @@
+import type { ApprovalRequester } from './approvals';
 import type { Clock } from './clock';
 import { ConfigError, type ConfigIssue, PluginError } from './errors';
 import type { EngineEventSource } from './events';
@@ -57,6 +58,8 @@ export interface SetupContext {
   readonly state: StateView;
   /** Subscribe to engine events (fills, orders, phase changes...). */
   readonly events: EngineEventSource;
+  /** Ask a human to approve something (the runner's console or dashboard answers). */
+  readonly approvals: ApprovalRequester;
 }
 
 /** Exchanges are created before the engine exists, so they get a smaller context. */

@@ -56,5 +56,16 @@ export function resize(quantity: number, code: string, message: string): RiskDec
  */
 export interface RiskGate {
   readonly name: string;
+  /**
+   * Judges one proposal. A promise (a human confirmation, a model) does not block the cycle: the
+   * proposal is parked and sent when the promise allows it.
+   */
   evaluate(proposal: OrderProposal, state: StateView): RiskDecision | Promise<RiskDecision>;
+  /**
+   * Optional: called once per cycle before strategies run, to keep time-based state (a new trading
+   * day) and to hold (`reducing`, `halted`) or release (`active`) this gate's phase hold.
+   */
+  update?(
+    state: StateView,
+  ): { readonly phase?: { readonly to: TradingPhase; readonly reason: string } } | undefined;
 }

@@ -1,3 +1,4 @@
+import type { PhaseHold } from './phase';
 import type {
   AccountSnapshot,
   Candle,
@@ -10,6 +11,15 @@ import type {
   Ticker,
   TradingPhase,
 } from './types';
+
+export interface LatencyStats {
+  /** The newest measurement. */
+  readonly lastMs: number;
+  /** Exponentially weighted average (weight 0.2 on the newest). */
+  readonly averageMs: number;
+  readonly samples: number;
+  readonly measuredAt: number;
+}
 
 /** A position as the engine's ledger keeps it: the venue's view plus who opened it and its costs. */
 export interface LedgerPosition extends Position {
@@ -44,6 +54,12 @@ export interface StateView {
   readonly now: number;
   readonly cycle: number;
   readonly phase: TradingPhase;
+  /** Rules currently holding the phase, most restrictive first. */
+  phaseHolds(): readonly PhaseHold[];
+  /** Failed cycles in a row so far (0 after a good cycle). */
+  readonly consecutiveFailures: number;
+  /** Order round trips measured by the executor for an exchange (wall-clock ms). */
+  latency(exchange: string): LatencyStats | undefined;
 
   market(exchange: string, symbol: string): Market | undefined;
   markets(): readonly Market[];

@@ -21,6 +21,8 @@ export const AUDIT_EVENTS = [
   'balance',
   'phase',
   'alert',
+  'approval:requested',
+  'approval:resolved',
 ] as const satisfies readonly EngineEventName[];
 
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];

@@ -617,3 +617,190 @@ describe('reports', () => {
     ]);
   });
 });
+
+describe('phase holds, emergency mode and asynchronous gates', () => {
+  it("a gate's update hook holds and releases its phase", async () => {
+    let breached = false;
+    const { engine, of } = await setup({
+      riskGates: [
+        spec('loss', {
+          name: 'loss',
+          evaluate: () => allow(),
+          update: () => ({
+            phase: breached
+              ? { to: 'halted' as const, reason: 'daily loss cap' }
+              : { to: 'active' as const, reason: 'new day' },
+          }),
+        }),
+      ],
+    });
+    await engine.runCycle();
+    expect(engine.phase).toBe('active');
+    breached = true;
+    await engine.runCycle();
+    expect(engine.phase).toBe('halted');
+    expect(engine.state.phaseHolds()).toEqual([
+      expect.objectContaining({ source: 'gate:loss', phase: 'halted', reason: 'daily loss cap' }),
+    ]);
+    breached = false;
+    await engine.runCycle();
+    expect(engine.phase).toBe('active');
+    expect(of<PhaseChange>('phase').map((change) => `${change.to}:${change.reason}`)).toEqual([
+      'halted:daily loss cap',
+      'active:new day',
+    ]);
+  });
+
+  it('emergency mode halts and closes every position, past the halted phase', async () => {
+    let trigger = false;
+    const { engine, exchange, of } = await setup({
+      strategies: [
+        scripted('s', (state) =>
+          state.cycle === 1
+            ? [
+                {
+                  intent: 'open',
+                  exchange: 'fake',
+                  symbol: 'BTC',
+                  side: 'buy',
+                  quantity: 1,
+                  reasons: why('A'),
+                },
+                {
+                  intent: 'open',
+                  exchange: 'fake',
+                  symbol: 'ETH',
+                  side: 'sell',
+                  quantity: 2,
+                  reasons: why('B'),
+                },
+              ]
+            : [
+                {
+                  intent: 'open',
+                  exchange: 'fake',
+                  symbol: 'BTC',
+                  side: 'buy',
+                  quantity: 1,
+                  reasons: why('MORE'),
+                },
+              ],
+        ),
+      ],
+      monitors: [
+        spec('guard', {
+          name: 'guard',
+          check: () => (trigger ? { emergency: 'venue insolvent' } : undefined),
+        }),
+      ],
+    });
+    await engine.runCycle();
+    trigger = true;
+    await engine.runCycle(); // the monitor calls the emergency at the end of this cycle
+    trigger = false;
+    await engine.runCycle(); // the emergency closes go out first; the strategy's entry is denied
+    expect(engine.phase).toBe('halted');
+    expect(await exchange.fetchPositions('main')).toEqual([]);
+    expect(of<Alert>('alert').map((alert) => alert.code)).toContain('EMERGENCY');
+    expect(of<OrderDeniedEvent>('order:denied').map((event) => event.code)).toEqual(['SUPERSEDED_BY_EXIT']);
+    await engine.runCycle(); // afterwards, entries meet the halted phase
+    expect(of<OrderDeniedEvent>('order:denied').map((event) => event.code)).toEqual([
+      'SUPERSEDED_BY_EXIT',
+      'PHASE_HALTED',
+    ]);
+    expect(
+      of<Signal>('signal').filter((signal) => signal.reasons[0]?.code === 'EMERGENCY_CLOSE'),
+    ).toHaveLength(2);
+  });
+
+  it('an asynchronous gate parks its order without blocking the loop; the order goes out on approval', async () => {
+    const { engine, exchange, of } = await setup({
+      strategies: [
+        scripted('s', (state) =>
+          state.hasPendingOrder('fake', 'BTC') || state.position('fake', 'BTC')
+            ? undefined
+            : [
+                {
+                  intent: 'open',
+                  exchange: 'fake',
+                  symbol: 'BTC',
+                  side: 'buy',
+                  quantity: 5,
+                  reasons: why('BIG'),
+                },
+              ],
+        ),
+      ],
+    });
+    // A confirmation gate built on the engine's approval desk.
+    const approvals: string[] = [];
+    (engine as unknown as { riskGates: unknown[] }).riskGates.push({
+      name: 'confirm',
+      async evaluate() {
+        const { id, decision } = engine.approvals.request({
+          source: 'gate:confirm',
+          summary: 'buy 5 BTC',
+          timeoutMs: 60_000,
+        });
+        approvals.push(id);
+        const outcome = await decision;
+        return outcome.outcome === 'approved' ? allow() : deny('NOT_CONFIRMED', outcome.outcome);
+      },
+    });
+    await engine.runCycle();
+    expect(engine.approvals.pending()).toHaveLength(1);
+    expect(engine.state.hasPendingOrder('fake', 'BTC')).toBe(true);
+    await engine.runCycle(); // the loop goes on, and the strategy does not signal again
+    await engine.runCycle();
+    expect(approvals).toHaveLength(1);
+    expect(exchange.requests).toHaveLength(0);
+    engine.approvals.approve(approvals[0] as string, 'test');
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(exchange.requests).toHaveLength(1);
+    expect(engine.state.position('fake', 'BTC')?.quantity).toBe(5);
+    expect(of<{ latencyMs: number }>('order:submitted')[0]?.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(engine.state.latency('fake')?.samples).toBe(1);
+  });
+
+  it('an unanswered confirmation expires and the parked order is denied; shutdown expires open ones', async () => {
+    const { engine, exchange, clock, of } = await setup({
+      strategies: [
+        scripted('s', (state) =>
+          state.cycle === 1
+            ? [
+                {
+                  intent: 'open',
+                  exchange: 'fake',
+                  symbol: 'BTC',
+                  side: 'buy',
+                  quantity: 1,
+                  reasons: why('X'),
+                },
+              ]
+            : undefined,
+        ),
+      ],
+    });
+    (engine as unknown as { riskGates: unknown[] }).riskGates.push({
+      name: 'confirm',
+      async evaluate() {
+        const outcome = await engine.approvals.request({
+          source: 'gate:confirm',
+          summary: 'buy 1 BTC',
+          timeoutMs: 30_000,
+        }).decision;
+        return outcome.outcome === 'approved'
+          ? allow()
+          : deny('NOT_CONFIRMED', `confirmation ${outcome.outcome}`);
+      },
+    });
+    await engine.runCycle();
+    clock.advance(30_000);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(exchange.requests).toHaveLength(0);
+    expect(
+      of<OrderDeniedEvent>('order:denied').map((event) => [event.gate, event.code, event.message]),
+    ).toEqual([['confirm', 'NOT_CONFIRMED', 'confirmation expired']]);
+    expect(engine.state.hasPendingOrder('fake', 'BTC')).toBe(false);
+  });
+});

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
+import { ApprovalDesk } from '../approvals';
 import { RetiringMap } from '../bounded';
 import { type Clock, RealClock } from '../clock';
 import { roundQuantity } from '../decimal';
@@ -16,6 +17,7 @@ import type { Exchange, MarketDataChannel } from '../exchange';
 import { type ExitRule, evaluateExitStack, sortExitRules } from '../exit';
 import { type Logger, silentLogger } from '../logger';
 import type { Monitor, MonitorReport } from '../monitor';
+import { PhaseManager } from '../phase';
 import type { SetupContext } from '../plugin';
 import type { OrderProposal, RiskDecision, RiskGate } from '../risk';
 import type { Signal, SignalInput } from '../signal';
@@ -93,7 +95,6 @@ interface MonitorSlot {
 }
 
 const FINAL_STATUSES = new Set(['filled', 'cancelled', 'rejected', 'expired']);
-const PHASE_RANK: Record<TradingPhase, number> = { active: 0, reducing: 1, halted: 2 };
 const NO_SIGNALS: readonly Signal[] = Object.freeze([]);
 
 type GateVerdict = { readonly allowed: true; readonly proposal: OrderProposal } | { readonly allowed: false };
@@ -117,6 +118,10 @@ export class Engine {
   readonly runId: string;
   readonly state: EngineView;
   readonly ledger: Ledger;
+  /** Phase holds and transitions (see `PhaseManager`). */
+  readonly phases: PhaseManager;
+  /** Human confirmations requested by gates; the runner's console and dashboard answer them. */
+  readonly approvals: ApprovalDesk;
 
   private readonly logger: Logger;
   private readonly exchanges = new Map<string, Exchange>();
@@ -136,6 +141,7 @@ export class Engine {
   private strategies: { id: string; strategy: Strategy }[] = [];
   private exitRules: ExitRule[] = [];
   private riskGates: RiskGate[] = [];
+  private gateUpdates: RiskGate[] = [];
   private monitors: MonitorSlot[] = [];
   private nextMonitorAt = Number.POSITIVE_INFINITY;
 
@@ -152,6 +158,10 @@ export class Engine {
   private consecutiveFailuresCount = 0;
   private lastCycle: CycleReport | undefined;
   private lastCycleAtTime: number | undefined;
+  /** Signals queued outside a cycle (emergency closes, operator actions), sent first next cycle. */
+  private queued: Signal[] = [];
+  /** Proposals waiting for an asynchronous gate (a human, a model); they never block the loop. */
+  private readonly parked = new Set<Promise<void>>();
   private readonly options: EngineOptions;
 
   constructor(options: EngineOptions) {
@@ -185,6 +195,16 @@ export class Engine {
     });
     this.state = new EngineView(this.mode, this.marketState, this.ledger, this.orders);
     this.state.now = this.clock.now();
+    this.phases = new PhaseManager((change) => {
+      this.state.phase = change.to;
+      this.logger.warn('phase change', { ...change });
+      this.emit('phase', change);
+    });
+    this.state.phaseManager = this.phases;
+    this.approvals = new ApprovalDesk(this.clock, (event) => {
+      if ('requested' in event) this.emit('approval:requested', event.requested);
+      else this.emit('approval:resolved', event.resolved);
+    });
     if (options.store) this.attachStore(options.store);
   }
 
@@ -245,6 +265,7 @@ export class Engine {
       logger: this.logger.child({ component: id }),
       state: this.state,
       events: this.events,
+      approvals: this.approvals,
     };
   }
 
@@ -294,6 +315,7 @@ export class Engine {
       (this.options.exitRules ?? []).map((spec) => this.build('exit rule', spec)),
     );
     this.riskGates = (this.options.riskGates ?? []).map((spec) => this.build('risk gate', spec));
+    this.gateUpdates = this.riskGates.filter((gate) => typeof gate.update === 'function');
     const now = this.clock.now();
     this.monitors = (this.options.monitors ?? []).map((spec) => ({
       monitor: this.build('monitor', spec),
@@ -462,19 +484,51 @@ export class Engine {
 
   // ---------------------------------------------------------------- phases and alerts
 
-  /** Sets the phase (operator use: any transition is allowed). */
+  /**
+   * The operator sets the phase: any transition is allowed, and `active` clears every rule's hold.
+   */
   setPhase(to: TradingPhase, reason: string, source = 'operator'): void {
-    const from = this.state.phase;
-    if (from === to) return;
-    this.state.phase = to;
-    const change: PhaseChange = { at: this.clock.now(), from, to, reason, source };
-    this.logger.warn('phase change', { ...change });
-    this.emit('phase', change);
+    this.phases.set(to, reason, source, this.clock.now());
   }
 
-  /** Escalates the phase (automatic use): `active` → `reducing` → `halted`, never back. */
+  /**
+   * A rule asks for a phase: `reducing` or `halted` places (or changes) its hold; `active`
+   * releases it. Rules never lower the phase below another rule's hold.
+   */
   requestPhase(to: TradingPhase, reason: string, source: string): void {
-    if (PHASE_RANK[to] > PHASE_RANK[this.state.phase]) this.setPhase(to, reason, source);
+    if (to === 'active') this.phases.release(source, reason, this.clock.now());
+    else this.phases.hold(source, to, reason, this.clock.now());
+  }
+
+  /**
+   * Emergency mode: halt, and close every open position with emergency reduce-only market orders
+   * at the start of the next cycle (emergency risk-reducing orders pass the halted phase).
+   */
+  emergency(reason: string, source: string): void {
+    this.phases.hold(source, 'halted', `emergency: ${reason}`, this.clock.now());
+    this.raiseAlert(source, { level: 'critical', code: 'EMERGENCY', message: `emergency mode: ${reason}` });
+    for (const position of this.ledger.positions()) {
+      this.queued.push(
+        this.stamp(
+          {
+            intent: 'close',
+            exchange: position.exchange,
+            symbol: position.symbol,
+            account: position.account,
+            urgency: 'emergency',
+            reasons: [{ code: 'EMERGENCY_CLOSE', message: reason }],
+          },
+          source,
+        ),
+      );
+    }
+  }
+
+  /** Queues a signal from outside the strategies (an operator's close button); it runs next cycle. */
+  enqueueSignal(input: SignalInput, source = 'operator'): Signal {
+    const signal = this.stamp(input, source);
+    this.queued.push(signal);
+    return signal;
   }
 
   raiseAlert(source: string, input: Omit<Alert, 'id' | 'source' | 'timestamp'>): Alert {
@@ -519,6 +573,7 @@ export class Engine {
       state.now >= this.nextAccountRefreshAt;
     if (needsAccounts) return this.track(this.slowCycle(startedWall, failures, true));
 
+    if (this.gateUpdates.length > 0) this.updateGates(failures);
     const planned = this.collectSignals(failures);
     if (planned.length === 0 && state.now < this.nextMonitorAt)
       return this.finishCycle(startedWall, failures, 0, 0, 0);
@@ -545,7 +600,20 @@ export class Engine {
         this.recordFailure('accounts', error, failures);
       }
     }
+    if (this.gateUpdates.length > 0) this.updateGates(failures);
     return this.processCycle(startedWall, failures, this.collectSignals(failures));
+  }
+
+  /** Gates with an `update` hook review state once per cycle and may hold or release the phase. */
+  private updateGates(failures: string[]): void {
+    for (const gate of this.gateUpdates) {
+      try {
+        const result = gate.update?.(this.state);
+        if (result?.phase) this.requestPhase(result.phase.to, result.phase.reason, `gate:${gate.name}`);
+      } catch (error) {
+        this.recordFailure(`gate:${gate.name}`, error, failures);
+      }
+    }
   }
 
   /** Strategy signals and exit decisions, ordered: exits, then risk-reducing intents, then the rest. */
@@ -565,8 +633,15 @@ export class Engine {
       for (const input of inputs) strategySignals.push(this.stamp(input, id));
     }
 
-    const exits =
+    let exits =
       this.exitRules.length > 0 && this.ledger.hasOpenPositions() ? this.evaluateExits(failures) : NO_SIGNALS;
+    if (this.queued.length > 0) {
+      // Emergency and operator signals go first and decide their positions like exits do.
+      const queued = this.queued;
+      this.queued = [];
+      for (const signal of queued) this.emit('signal', signal);
+      exits = [...queued, ...exits];
+    }
     if (!strategySignals && exits.length === 0) return [];
 
     const planned: PlannedSignal[] = [];
@@ -727,34 +802,32 @@ export class Engine {
     }
 
     // Gate everything before sending anything, so one denied leg can stop its whole group.
-    const allowed: { proposal: OrderProposal; stage: 0 | 1 }[] = [];
-    let failedGroups: Set<string> | undefined;
+    // A group with an asynchronous verdict (a human, a model) is parked instead of awaited.
+    const groups = new Map<
+      string,
+      { proposal: OrderProposal; stage: 0 | 1; verdict: GateVerdict | Promise<GateVerdict> }[]
+    >();
     for (const entry of proposals) {
-      const pending = this.gate(entry.proposal, failures);
-      const verdict = pending instanceof Promise ? await pending : pending;
-      if (verdict.allowed) {
-        allowed.push({ proposal: verdict.proposal, stage: entry.stage });
-      } else {
-        denials += 1;
-        if (entry.proposal.signal.groupId !== undefined) {
-          failedGroups ??= new Set();
-          failedGroups.add(entry.proposal.signal.groupId);
-        }
+      const key = entry.proposal.signal.groupId ?? entry.proposal.id;
+      let members = groups.get(key);
+      if (!members) {
+        members = [];
+        groups.set(key, members);
       }
+      members.push({ ...entry, verdict: this.gate(entry.proposal, failures) });
     }
-    const toSend = allowed.filter(({ proposal }) => {
-      const group = proposal.signal.groupId;
-      if (group === undefined || !failedGroups?.has(group)) return true;
-      denials += 1;
-      this.denySignal(
-        proposal.signal,
-        'engine',
-        'GROUP_LEG_DENIED',
-        `another leg of group ${group} was denied`,
-        proposal,
+    const toSend: { proposal: OrderProposal; stage: 0 | 1 }[] = [];
+    for (const members of groups.values()) {
+      if (members.some((member) => member.verdict instanceof Promise)) {
+        this.park(members, failures);
+        continue;
+      }
+      const outcome = this.settleGroup(
+        members.map((member) => ({ ...member, verdict: member.verdict as GateVerdict })),
       );
-      return false;
-    });
+      denials += outcome.denials;
+      toSend.push(...outcome.allowed);
+    }
 
     let orders = 0;
     for (const stage of [0, 1] as const) {
@@ -765,6 +838,62 @@ export class Engine {
       orders += results.filter(Boolean).length;
     }
     return { orders, denials };
+  }
+
+  /** Applies group atomicity to verdicts: a denied leg denies the whole group. */
+  private settleGroup(members: { proposal: OrderProposal; stage: 0 | 1; verdict: GateVerdict }[]): {
+    allowed: { proposal: OrderProposal; stage: 0 | 1 }[];
+    denials: number;
+  } {
+    let denials = members.filter((member) => !member.verdict.allowed).length;
+    if (denials === 0) {
+      return {
+        allowed: members.map((member) => ({
+          proposal: (member.verdict as { proposal: OrderProposal }).proposal,
+          stage: member.stage,
+        })),
+        denials,
+      };
+    }
+    for (const member of members) {
+      if (!member.verdict.allowed) continue;
+      denials += 1;
+      const group = member.proposal.signal.groupId as string;
+      this.denySignal(
+        member.proposal.signal,
+        'engine',
+        'GROUP_LEG_DENIED',
+        `another leg of group ${group} was denied`,
+        member.verdict.proposal,
+      );
+    }
+    return { allowed: [], denials };
+  }
+
+  /**
+   * Waits for asynchronous verdicts outside the cycle. The instruments count as having a pending
+   * order meanwhile, so strategies do not signal them again; on approval the orders go out.
+   */
+  private park(
+    members: { proposal: OrderProposal; stage: 0 | 1; verdict: GateVerdict | Promise<GateVerdict> }[],
+    failures: string[],
+  ): void {
+    for (const { proposal } of members) this.orders.beginSubmit(proposal.exchange, proposal.request.symbol);
+    const task = Promise.all(members.map((member) => member.verdict))
+      .then(async (verdicts) => {
+        for (const { proposal } of members) this.orders.endSubmit(proposal.exchange, proposal.request.symbol);
+        const { allowed } = this.settleGroup(
+          members.map((member, index) => ({ ...member, verdict: verdicts[index] as GateVerdict })),
+        );
+        for (const stage of [0, 1] as const) {
+          const batch = allowed.filter((entry) => entry.stage === stage);
+          if (batch.length > 0)
+            await Promise.all(batch.map(({ proposal }) => this.submit(proposal, failures)));
+        }
+      })
+      .catch((error: unknown) => this.logger.error('parked order failed', { error: describeError(error) }));
+    this.parked.add(task);
+    void task.finally(() => this.parked.delete(task));
   }
 
   private clientOrderId(): string {
@@ -905,11 +1034,14 @@ export class Engine {
     const clientOrderId = proposal.request.clientOrderId;
     if (clientOrderId !== undefined) this.ownersByClientId.set(clientOrderId, owner);
     this.orders.beginSubmit(proposal.exchange, proposal.request.symbol);
+    const sentAt = performance.now();
     try {
       const order = await exchange.submitOrder(proposal.request);
+      const latencyMs = performance.now() - sentAt;
+      this.state.recordLatency(proposal.exchange, latencyMs, this.clock.now());
       this.ownersByOrderId.set(order.id, owner);
       if (!FINAL_STATUSES.has(order.status)) this.orders.track(order);
-      this.emit('order:submitted', { at: this.clock.now(), proposal, order });
+      this.emit('order:submitted', { at: this.clock.now(), proposal, order, latencyMs });
       return true;
     } catch (error) {
       const described = describeError(error);
@@ -947,6 +1079,7 @@ export class Engine {
       const source = `monitor:${slot.monitor.name}`;
       for (const alert of report.alerts ?? []) this.raiseAlert(source, alert);
       if (report.phase) this.requestPhase(report.phase.to, report.phase.reason, source);
+      if (report.emergency !== undefined) this.emergency(report.emergency, source);
       for (const input of report.signals ?? []) {
         const signal = this.stamp(input, source);
         this.emit('signal', signal);
@@ -988,8 +1121,10 @@ export class Engine {
     const ok = failures.length === 0;
     if (ok) {
       this.consecutiveFailuresCount = 0;
+      this.state.consecutiveFailures = 0;
     } else {
       this.consecutiveFailuresCount += 1;
+      this.state.consecutiveFailures = this.consecutiveFailuresCount;
       if (this.consecutiveFailuresCount === this.maxConsecutiveFailures) {
         this.raiseAlert('monitor:cycle-failures', {
           level: 'critical',
@@ -1082,6 +1217,9 @@ export class Engine {
     const work = (async () => {
       await this.loopDone;
       if (this.cycleInFlight) await this.cycleInFlight.catch(() => undefined);
+      // Nobody will answer now: open confirmations expire, and parked orders settle first.
+      this.approvals.expireAll('engine stopping');
+      if (this.parked.size > 0) await Promise.allSettled([...this.parked]);
       if (this.initialized) {
         if (options.cancelOpenOrders) cancelledOrders = await this.cancelEverything();
         if (options.closePositions) closedPositions = await this.closeEverything(options.timeoutMs);

@@ -1,5 +1,6 @@
 import type { Exchange } from '../exchange';
-import type { LedgerPosition, StateView } from '../state';
+import type { PhaseHold, PhaseManager } from '../phase';
+import type { LatencyStats, LedgerPosition, StateView } from '../state';
 import type { AccountSnapshot, Market, Order, RunMode, TradingPhase } from '../types';
 import type { Ledger } from './ledger';
 import type { MarketState } from './market-state';
@@ -46,6 +47,9 @@ export class EngineView implements StateView {
   now = 0;
   cycle = 0;
   phase: TradingPhase = 'active';
+  consecutiveFailures = 0;
+  phaseManager: PhaseManager | undefined;
+  readonly latencies = new Map<string, LatencyStats>();
   readonly accountsByKey = new Map<string, AccountSnapshot>();
   readonly accountIds = new Map<string, readonly string[]>();
   /** Exchanges that can give a fresh local snapshot synchronously. */
@@ -58,6 +62,22 @@ export class EngineView implements StateView {
     private readonly orders: OrderBookkeeping,
   ) {}
 
+  phaseHolds(): readonly PhaseHold[] {
+    return this.phaseManager?.activeHolds() ?? [];
+  }
+  latency(exchange: string): LatencyStats | undefined {
+    return this.latencies.get(exchange);
+  }
+  /** Folds one measured round trip into the exchange's stats. */
+  recordLatency(exchange: string, milliseconds: number, at: number): void {
+    const previous = this.latencies.get(exchange);
+    this.latencies.set(exchange, {
+      lastMs: milliseconds,
+      averageMs: previous ? previous.averageMs * 0.8 + milliseconds * 0.2 : milliseconds,
+      samples: (previous?.samples ?? 0) + 1,
+      measuredAt: at,
+    });
+  }
   market(exchange: string, symbol: string): Market | undefined {
     return this.marketState.market(exchange, symbol);
   }

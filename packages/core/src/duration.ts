@@ -1,4 +1,4 @@
-import { z } from '@perpkit/core';
+import { z } from 'zod';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -10,7 +10,7 @@ export function parseDuration(value: number | string): number | undefined {
   return Number(match[1]) * (UNITS[match[2] ?? 'ms'] as number);
 }
 
-/** A zod schema for durations: a number of ms or a string with a unit. */
+/** A zod schema for durations in options: a number of ms or a string with a unit. */
 export const duration = z.union([z.number(), z.string()]).transform((value, context) => {
   const ms = parseDuration(value);
   if (ms === undefined) {
