@@ -179,6 +179,11 @@ export class FakeExchange implements Exchange {
     this.emitAccounts();
   }
 
+  /** Emits a ticker for every market at its current mark. */
+  publishPrices(): void {
+    for (const market of this.marketList) this.events.emit('ticker', this.ticker(market.symbol));
+  }
+
   pushCandle(symbol: string, candle: Candle, interval = 60_000): void {
     this.events.emit('candle', { exchange: this.id, symbol, interval, candle });
     this.setPrice(symbol, candle.close);

@@ -6,11 +6,14 @@ import {
   type Market,
   type OrderProposal,
   planSignal,
+  type RunMode,
+  type SetupContext,
   type Signal,
   type SignalInput,
   SimulatedClock,
   type Strategy,
   type StrategyPlugin,
+  silentLogger,
 } from '@perpkit/core';
 import { FakeExchange, type FakeExchangeOptions } from './fake-exchange';
 
@@ -52,8 +55,24 @@ export async function createTestEngine(
   const signals: Signal[] = [];
   engine.events.on('signal', (signal) => signals.push(signal));
   await engine.init();
+  exchange.publishPrices();
   return { engine, exchange, clock, signals };
 }
+
+/** The context a plugin's `setup` receives from this engine (silent logger). */
+export function setupContextFor(engine: Engine, id: string, mode: RunMode = 'backtest'): SetupContext {
+  return {
+    id,
+    mode,
+    clock: engine.clock,
+    logger: silentLogger,
+    state: engine.state,
+    events: engine.events,
+    approvals: engine.approvals,
+  };
+}
+
+let proposalSequence = 0;
 
 /** Plans a signal against an engine's state and returns the proposal a gate would see. */
 export function proposalFor(engine: Engine, input: SignalInput, strategyId = 'test'): OrderProposal {
@@ -66,7 +85,8 @@ export function proposalFor(engine: Engine, input: SignalInput, strategyId = 'te
     createdAt: engine.state.now,
     cycle: engine.state.cycle,
   });
-  const result = planSignal(signal, engine.state, 'P-test', 'C-test');
+  proposalSequence += 1;
+  const result = planSignal(signal, engine.state, `P-test-${proposalSequence}`, `C-test-${proposalSequence}`);
   if ('rejection' in result)
     throw new Error(
       `the planner refused the test signal: ${result.rejection.code} ${result.rejection.message}`,

@@ -6,11 +6,16 @@ import {
   type Signal,
   type SignalInput,
   type StrategyPlugin,
-  silentLogger as silent,
   validatePlugin,
 } from '@perpkit/core';
 import { describe, expect, it } from 'vitest';
-import { createTestEngine, proposalFor, type ReplayInstrument, replayCandles } from './harness';
+import {
+  createTestEngine,
+  proposalFor,
+  type ReplayInstrument,
+  replayCandles,
+  setupContextFor,
+} from './harness';
 
 const CODE = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/;
 const INTENTS = ['open', 'close', 'reduce', 'rebalance'];
@@ -126,19 +131,9 @@ export function describeRiskGateContract<Options>(
       const parsed = contract.plugin.options.safeParse(contract.options);
       if (!parsed.success) throw new Error('the contract options do not parse');
       const { engine } = await createTestEngine();
-      const gate = contract.plugin.setup(
-        {
-          id: 'contract',
-          mode: 'backtest',
-          clock: engine.clock,
-          logger: silent,
-          state: engine.state,
-          events: engine.events,
-        },
-        parsed.data,
-      );
+      const gate = contract.plugin.setup(setupContextFor(engine, 'contract'), parsed.data);
       expect(gate.name.length).toBeGreaterThan(0);
-      for (const size of [0.001, 0.1, 10, 1000]) {
+      for (const size of [0.01, 0.1, 10, 1000]) {
         for (const side of ['buy', 'sell'] as const) {
           const proposal = proposalFor(engine, {
             intent: 'open',
@@ -183,17 +178,7 @@ export function describeExitRuleContract<Options>(
       const parsed = contract.plugin.options.safeParse(contract.options);
       if (!parsed.success) throw new Error('the contract options do not parse');
       const { engine } = await createTestEngine();
-      const rule = contract.plugin.setup(
-        {
-          id: 'contract',
-          mode: 'backtest',
-          clock: engine.clock,
-          logger: silent,
-          state: engine.state,
-          events: engine.events,
-        },
-        parsed.data,
-      );
+      const rule = contract.plugin.setup(setupContextFor(engine, 'contract'), parsed.data);
       expect([1, 2, 3]).toContain(rule.layer);
       expect(Number.isFinite(rule.priority)).toBe(true);
       const positions = contract.positions ?? [{ quantity: 1 }, { quantity: -1 }];
@@ -241,17 +226,7 @@ export function describeMonitorContract<Options>(
       const parsed = contract.plugin.options.safeParse(contract.options);
       if (!parsed.success) throw new Error('the contract options do not parse');
       const { engine } = await createTestEngine();
-      const monitor = contract.plugin.setup(
-        {
-          id: 'contract',
-          mode: 'backtest',
-          clock: engine.clock,
-          logger: silent,
-          state: engine.state,
-          events: engine.events,
-        },
-        parsed.data,
-      );
+      const monitor = contract.plugin.setup(setupContextFor(engine, 'contract'), parsed.data);
       const report = await monitor.check(engine.state);
       for (const alert of report?.alerts ?? []) {
         expect(['info', 'warning', 'critical']).toContain(alert.level);
