@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ConfigError, type ConfigIssue, formatPath, type RunMode, z } from '@perpkit/core';
+import { ConfigError, type ConfigIssue, duration, formatPath, type RunMode, z } from '@perpkit/core';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
-import { duration } from './duration';
 
 const pluginEntry = z
   .object({

@@ -25,6 +25,14 @@ Modes:
   Live trading needs both --live and "live: true"; secrets come only from the
   environment, through \${NAME} in the config.
 
+Built-in plugins: the simulated venue (sim); risk gates pacing, loss-limits, exposure,
+profitability, staleness, latency, native-reserve, confirmation; monitors health, margin,
+exposure, liquidation-distance, hedge, funding-flip, stale-data, cycle-failures.
+
+Operator console: while the runner trades, it reads commands on stdin:
+  status, approvals, approve <id>, reject <id> [reason], phase <active|reducing|halted> [reason],
+  emergency <reason>, stop, help. Confirmations (the confirmation gate) are answered here.
+
 Plugin resolution (for --plugins, the config's "plugins:" list and every "plugin:" key),
 in this fixed order; a miss lists every candidate tried:
   1. a built-in plugin of that name (runner plugins shows them);

@@ -10,6 +10,5 @@ export {
   parseConfig,
   runnerConfigSchema,
 } from './config';
-export { parseDuration } from './duration';
 export { main } from './main';
 export { resolvePlugins } from './resolve';

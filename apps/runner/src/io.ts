@@ -2,6 +2,8 @@
 export interface CliIo {
   readonly stdout: { write(text: string): unknown; isTTY?: boolean };
   readonly stderr: { write(text: string): unknown; isTTY?: boolean };
+  /** Operator console input; absent when the runner should not read stdin. */
+  readonly stdin?: NodeJS.ReadableStream;
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
   /** Registers a handler for SIGINT/SIGTERM; returns a function that removes it. */
@@ -11,6 +13,7 @@ export interface CliIo {
 export const processIo: CliIo = {
   stdout: process.stdout,
   stderr: process.stderr,
+  stdin: process.stdin,
   env: process.env,
   cwd: process.cwd(),
   onSignal(handler) {

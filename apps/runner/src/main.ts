@@ -5,6 +5,7 @@ import { builtinPlugins } from './builtins';
 import { report, splitList, UsageError, usage } from './cli-support';
 import { composeEngine, loadPlugins, searchDirsFor } from './compose';
 import { decideMode, loadConfig } from './config';
+import { attachConsole, logOrderFlow } from './console';
 import { MAIN_HELP, PLUGINS_HELP } from './help';
 import { type CliIo, EXIT, processIo } from './io';
 
@@ -166,6 +167,7 @@ async function runCommand(args: string[], io: CliIo): Promise<number> {
     searchDirs: searchDirsFor(values.config, io.cwd),
   });
   const { engine } = await composeEngine({ loaded, plugins, mode: decision.mode, logger });
+  logOrderFlow(engine, logger);
 
   let signals = 0;
   const removeHandler = io.onSignal((signal) => {
@@ -177,6 +179,9 @@ async function runCommand(args: string[], io: CliIo): Promise<number> {
       logger.warn(`received ${signal} again: the shutdown already in progress continues`);
     }
   });
+  const detachConsole = io.stdin
+    ? attachConsole(engine, io.stdin, io.stdout, logger, () => void engine.stop('stop from the console'))
+    : undefined;
   try {
     logger.info('starting', {
       mode: decision.mode,
@@ -195,5 +200,6 @@ async function runCommand(args: string[], io: CliIo): Promise<number> {
     throw error;
   } finally {
     removeHandler();
+    detachConsole?.();
   }
 }
