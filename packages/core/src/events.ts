@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'eventemitter3';
 import type { ApprovalRequest, ApprovalResolution } from './approvals';
 import type { ExitLayer } from './exit';
+import type { MemoryChange } from './memory';
 import type { OrderProposal, RiskDecision } from './risk';
 import type { Signal } from './signal';
 import type { LedgerPosition } from './state';
@@ -159,6 +160,8 @@ export interface EngineEvents {
   alert: (alert: Alert) => void;
   'approval:requested': (request: ApprovalRequest) => void;
   'approval:resolved': (resolution: ApprovalResolution) => void;
+  /** A plugin changed its durable memory (see `PluginMemory`). */
+  memory: (change: MemoryChange) => void;
 }
 
 export type EngineEventName = keyof EngineEvents;

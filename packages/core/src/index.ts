@@ -15,6 +15,7 @@ export type * from './events';
 export * from './exchange';
 export * from './exit';
 export * from './logger';
+export * from './memory';
 export type * from './monitor';
 export * from './phase';
 export * from './plugin';

@@ -5,6 +5,7 @@ import type { EngineEventSource } from './events';
 import type { Exchange } from './exchange';
 import type { ExitRule } from './exit';
 import type { Logger } from './logger';
+import type { PluginMemory } from './memory';
 import type { Monitor } from './monitor';
 import type { RiskGate } from './risk';
 import { isValidRange, satisfies } from './semver';
@@ -60,6 +61,8 @@ export interface SetupContext {
   readonly events: EngineEventSource;
   /** Ask a human to approve something (the runner's console or dashboard answers). */
   readonly approvals: ApprovalRequester;
+  /** Durable key-value state that survives a restart when the host has a persistent store. */
+  readonly memory: PluginMemory;
 }
 
 /** Exchanges are created before the engine exists, so they get a smaller context. */

@@ -23,6 +23,7 @@ export const AUDIT_EVENTS = [
   'alert',
   'approval:requested',
   'approval:resolved',
+  'memory',
 ] as const satisfies readonly EngineEventName[];
 
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];

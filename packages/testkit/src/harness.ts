@@ -69,6 +69,7 @@ export function setupContextFor(engine: Engine, id: string, mode: RunMode = 'bac
     state: engine.state,
     events: engine.events,
     approvals: engine.approvals,
+    memory: engine.memory.forComponent(id),
   };
 }
 

@@ -16,6 +16,7 @@ import type {
 import type { Exchange, MarketDataChannel } from '../exchange';
 import { type ExitRule, evaluateExitStack, sortExitRules } from '../exit';
 import { type Logger, silentLogger } from '../logger';
+import { MemoryBank, type MemorySnapshot } from '../memory';
 import type { Monitor, MonitorReport } from '../monitor';
 import { PhaseManager } from '../phase';
 import type { SetupContext } from '../plugin';
@@ -80,6 +81,8 @@ export interface EngineOptions {
   readonly configHash?: string;
   /** Every audit event is appended here (see `AUDIT_EVENTS`). */
   readonly store?: Store;
+  /** Plugin memory to start from (a restart hands back what the store kept). */
+  readonly memory?: MemorySnapshot;
   readonly shutdown?: ShutdownOptions;
 }
 
@@ -122,6 +125,8 @@ export class Engine {
   readonly phases: PhaseManager;
   /** Human confirmations requested by gates; the runner's console and dashboard answer them. */
   readonly approvals: ApprovalDesk;
+  /** Durable plugin memory; every change is a `memory` event. */
+  readonly memory: MemoryBank;
 
   private readonly logger: Logger;
   private readonly exchanges = new Map<string, Exchange>();
@@ -205,6 +210,9 @@ export class Engine {
       if ('requested' in event) this.emit('approval:requested', event.requested);
       else this.emit('approval:resolved', event.resolved);
     });
+    this.memory = new MemoryBank(options.memory, (change) =>
+      this.emit('memory', { at: this.clock.now(), ...change }),
+    );
     if (options.store) this.attachStore(options.store);
   }
 
@@ -266,6 +274,7 @@ export class Engine {
       state: this.state,
       events: this.events,
       approvals: this.approvals,
+      memory: this.memory.forComponent(id),
     };
   }
 
