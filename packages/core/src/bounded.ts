@@ -1,3 +1,5 @@
+import { EngineError } from './errors';
+
 /**
  * A map that keeps at most `capacity` entries and forgets the oldest first. Eviction is O(1): the
  * insertion order is kept in a ring of keys. (Evicting with `map.keys().next()` looks O(1) but
@@ -10,7 +12,8 @@ export class BoundedMap<Key, Value> {
   private count = 0;
 
   constructor(readonly capacity: number) {
-    if (!(capacity > 0)) throw new RangeError('capacity must be positive');
+    if (!(capacity > 0))
+      throw new EngineError('INVALID_ARGUMENT', `capacity must be positive (got ${capacity})`);
     this.ring = new Array(capacity);
   }
 
@@ -89,6 +92,11 @@ export class RetiringMap<Key, Value> {
   set(key: Key, value: Value): void {
     if (this.recent.has(key)) this.recent.set(key, value);
     else this.live.set(key, value);
+  }
+
+  /** Entries still live (not retired). */
+  liveEntries(): IterableIterator<[Key, Value]> {
+    return this.live.entries();
   }
 
   /** The key's order is final: move its entry to the recent window. */

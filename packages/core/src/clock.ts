@@ -1,3 +1,5 @@
+import { EngineError } from './errors';
+
 /**
  * The one time source. Strategies, gates, rules and monitors read time from the engine's clock and
  * never call `Date.now()` or `setTimeout` themselves, so the same code runs in backtests (simulated
@@ -40,7 +42,7 @@ export class ScaledClock implements Clock {
     private readonly start: number,
     private readonly speed: number,
   ) {
-    if (!(speed > 0)) throw new RangeError('speed must be positive');
+    if (!(speed > 0)) throw new EngineError('INVALID_ARGUMENT', `speed must be positive (got ${speed})`);
     this.realStart = Date.now();
   }
 

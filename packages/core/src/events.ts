@@ -129,6 +129,34 @@ export interface EngineStartEvent {
   readonly configHash?: string;
 }
 
+export interface EnginePausedEvent {
+  readonly at: number;
+  /** True when strategies were paused, false when they resumed. */
+  readonly paused: boolean;
+  readonly reason: string;
+  readonly source: string;
+}
+
+/** A cancel the engine sent (a `cancel` signal, or the phase tightening), and how it went. */
+export interface OrderCancelEvent {
+  readonly at: number;
+  readonly signal: Signal;
+  readonly order: Order;
+  readonly ok: boolean;
+  readonly code?: string;
+  readonly message?: string;
+}
+
+/** An order a dry run would have sent, with what it would have cost. */
+export interface OrderDryRunEvent {
+  readonly at: number;
+  readonly proposal: OrderProposal;
+  /** Notional × the market's taker fee rate. */
+  readonly estimatedFee: number;
+  /** Cost against the best price of walking the visible book; absent without a book (or beyond it). */
+  readonly estimatedSlippage: number | undefined;
+}
+
 export interface EngineStopEvent {
   readonly at: number;
   readonly reason: string;
@@ -140,6 +168,8 @@ export interface EngineStopEvent {
 export interface EngineEvents {
   'engine:start': (event: EngineStartEvent) => void;
   'engine:stop': (event: EngineStopEvent) => void;
+  /** Strategies paused or resumed by the operator. */
+  'engine:paused': (event: EnginePausedEvent) => void;
   cycle: (report: CycleReport) => void;
   'cycle:error': (failure: CycleFailure) => void;
   signal: (signal: Signal) => void;
@@ -148,6 +178,8 @@ export interface EngineEvents {
   'order:denied': (event: OrderDeniedEvent) => void;
   'order:submitted': (event: OrderSubmittedEvent) => void;
   'order:failed': (event: OrderFailedEvent) => void;
+  'order:cancel': (event: OrderCancelEvent) => void;
+  'order:dry-run': (event: OrderDryRunEvent) => void;
   'order:update': (order: Order) => void;
   fill: (fill: Fill) => void;
   funding: (payment: FundingPayment) => void;

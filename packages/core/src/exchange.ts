@@ -7,6 +7,7 @@ import type {
   Fill,
   FundingPayment,
   FundingRate,
+  HealthStatus,
   Liquidation,
   Market,
   Order,
@@ -143,6 +144,16 @@ export interface Exchange {
   cancelOrder(request: CancelOrderRequest): Promise<Order>;
   /** Resolves with the number of orders cancelled. */
   cancelAllOrders(request: CancelAllRequest): Promise<number>;
+
+  /** Optional: connection and stream health, for the runner's `/health`. */
+  health?(): HealthStatus | Promise<HealthStatus>;
+  /**
+   * Optional, for venues that keep their own books in process (the paper venue): a
+   * JSON-serializable copy of their state, saved with engine checkpoints ...
+   */
+  exportState?(): unknown;
+  /** ... and restored, before `connect()`, when the engine resumes from a checkpoint. */
+  importState?(state: unknown): void;
 }
 
 /** Exchanges with capital management (deposit/withdraw) implement this too. */

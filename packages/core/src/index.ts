@@ -6,7 +6,7 @@ export * from './decimal';
 export { duration, parseDuration } from './duration';
 export type { ComponentSpec, EngineOptions, ShutdownOptions } from './engine/engine';
 export { createEngine, Engine } from './engine/engine';
-export type { LedgerHooks, LedgerTotals, OrderOwner } from './engine/ledger';
+export type { LedgerHooks, LedgerRecordState, LedgerState, LedgerTotals, OrderOwner } from './engine/ledger';
 export { Ledger } from './engine/ledger';
 export { CandleRing } from './engine/market-state';
 export { planSignal } from './engine/planner';

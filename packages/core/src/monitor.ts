@@ -1,6 +1,6 @@
 import type { SignalInput } from './signal';
 import type { StateView } from './state';
-import type { AlertLevel, TradingPhase } from './types';
+import type { AlertLevel, HealthStatus, TradingPhase } from './types';
 
 export interface AlertInput {
   readonly level: AlertLevel;
@@ -31,4 +31,6 @@ export interface Monitor {
   readonly name: string;
   readonly intervalMs?: number;
   check(state: StateView): MonitorReport | undefined | Promise<MonitorReport | undefined>;
+  /** Optional health check for the runner's `/health`. */
+  health?(): HealthStatus | Promise<HealthStatus>;
 }

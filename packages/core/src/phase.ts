@@ -10,6 +10,11 @@ export interface PhaseHold {
   readonly since: number;
 }
 
+export interface PhaseState {
+  readonly holds: readonly PhaseHold[];
+  readonly override?: { readonly phase: TradingPhase; readonly reason: string };
+}
+
 /**
  * Decides the trading phase. Rules (gates, monitors, the engine) place holds: the phase is the
  * most restrictive hold, so a loss cap's `halted` outlives a health monitor releasing its
@@ -38,6 +43,18 @@ export class PhaseManager {
 
   history(): readonly PhaseChange[] {
     return this.transitions;
+  }
+
+  /** Holds and the operator's override, for a checkpoint. */
+  exportState(): PhaseState {
+    return { holds: [...this.holds.values()], ...(this.override ? { override: { ...this.override } } : {}) };
+  }
+
+  /** Resumes holds and the override after a restart; the resulting transition is recorded. */
+  restoreState(state: PhaseState, at: number): void {
+    for (const hold of state.holds) this.holds.set(hold.source, hold);
+    this.override = state.override ? { ...state.override } : undefined;
+    this.recompute('restored after a restart', 'engine', at);
   }
 
   /** A rule holds the phase at least at `phase` until it releases. Returns true if the phase changed. */

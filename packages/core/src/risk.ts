@@ -1,6 +1,6 @@
 import type { Signal } from './signal';
 import type { StateView } from './state';
-import type { Market, OrderRequest, TradingPhase } from './types';
+import type { HealthStatus, Market, OrderRequest, TradingPhase } from './types';
 
 /** An order the planner wants to send, as the risk gates see it. */
 export interface OrderProposal {
@@ -68,4 +68,6 @@ export interface RiskGate {
   update?(
     state: StateView,
   ): { readonly phase?: { readonly to: TradingPhase; readonly reason: string } } | undefined;
+  /** Optional health check for the runner's `/health`. */
+  health?(): HealthStatus | Promise<HealthStatus>;
 }

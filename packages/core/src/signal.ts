@@ -1,6 +1,6 @@
 import type { OrderType, Side, TimeInForce } from './types';
 
-export type SignalIntent = 'open' | 'close' | 'reduce' | 'rebalance';
+export type SignalIntent = 'open' | 'close' | 'reduce' | 'rebalance' | 'cancel';
 export type Urgency = 'low' | 'normal' | 'high' | 'emergency';
 
 /** Why a signal exists. `code` is stable (SCREAMING_SNAKE) and grouped on in reports. */
@@ -22,6 +22,9 @@ export function reason(code: string, message: string): SignalReason {
  * - `close`: the whole position (no size needed).
  * - `reduce`: `quantity`, or `fraction` of the position (0–1].
  * - `rebalance`: `targetQuantity`, the signed position wanted afterwards.
+ * - `cancel`: `orderId` or `clientOrderId` of one order, else every open order of the instrument
+ *   (of `account` if given). Cancels skip the planner, the phase and the gates: they only remove
+ *   risk, so they always go out.
  */
 export interface SignalInput {
   readonly intent: SignalIntent;
@@ -50,6 +53,12 @@ export interface SignalInput {
   /** Feature values the decision used, for the audit log. */
   readonly features?: Readonly<Record<string, number>>;
   readonly metadata?: Readonly<Record<string, unknown>>;
+  /** `cancel`: the venue order id to cancel. */
+  readonly orderId?: string;
+  /** `cancel`: the client order id to cancel. */
+  readonly clientOrderId?: string;
+  /** `cancel`: only orders that are not reduce-only (the engine uses it when the phase tightens). */
+  readonly riskIncreasingOnly?: boolean;
 }
 
 /** An immutable, stamped signal. */

@@ -1,9 +1,29 @@
+import type { LedgerState, OrderOwner } from './engine/ledger';
 import type { EngineEventName, EngineEvents } from './events';
+import type { MemorySnapshot } from './memory';
+import type { PhaseState } from './phase';
+import type { Order } from './types';
+
+/**
+ * What the engine needs to resume after a restart (`engine.checkpoint()`, `EngineOptions.restore`).
+ * JSON-serializable.
+ */
+export interface EngineCheckpoint {
+  readonly at: number;
+  readonly runId: string;
+  readonly ledger: LedgerState;
+  readonly openOrders: readonly { readonly order: Order; readonly owner?: OrderOwner }[];
+  readonly phase: PhaseState;
+  readonly memory: MemorySnapshot;
+  /** State of venues that keep it in process (paper venues), by exchange id. */
+  readonly venues: Readonly<Record<string, unknown>>;
+}
 
 /** Engine events the audit log keeps. `cycle` reports are metrics, not audit, and are left out. */
 export const AUDIT_EVENTS = [
   'engine:start',
   'engine:stop',
+  'engine:paused',
   'cycle:error',
   'signal',
   'exit',
@@ -11,6 +31,8 @@ export const AUDIT_EVENTS = [
   'order:denied',
   'order:submitted',
   'order:failed',
+  'order:cancel',
+  'order:dry-run',
   'order:update',
   'fill',
   'funding',

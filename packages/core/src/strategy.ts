@@ -1,7 +1,7 @@
 import type { MarketDataChannel } from './exchange';
 import type { SignalInput } from './signal';
 import type { StateView } from './state';
-import type { Fill, FundingPayment, Instrument, Order } from './types';
+import type { Fill, FundingPayment, HealthStatus, Instrument, Order } from './types';
 
 export interface StrategyInstrument extends Instrument {
   /** Market data the strategy reads; defaults to ticker and funding rate. */
@@ -25,4 +25,6 @@ export interface Strategy {
   onFunding?(payment: FundingPayment, state: StateView): void;
   /** Called once on engine stop. */
   onStop?(): void | Promise<void>;
+  /** Optional health check for the runner's `/health`. */
+  health?(): HealthStatus | Promise<HealthStatus>;
 }

@@ -10,6 +10,8 @@
  * - Messages are immutable: every field is readonly; derive new objects, never mutate.
  */
 
+import { EngineError } from './errors';
+
 export type Side = 'buy' | 'sell';
 export type OrderType = 'market' | 'limit';
 /** `post-only` rests or is rejected; `ioc` fills what it can now; `fok` fills fully now or not at all. */
@@ -238,7 +240,7 @@ export interface FundingRate {
 /** Builds a `FundingRate` from a venue-interval rate, normalizing once. */
 export function fundingRate(input: Omit<FundingRate, 'ratePerHour'>): FundingRate {
   if (!(input.intervalHours > 0))
-    throw new RangeError(`intervalHours must be positive (got ${input.intervalHours})`);
+    throw new EngineError('INVALID_ARGUMENT', `intervalHours must be positive (got ${input.intervalHours})`);
   return { ...input, ratePerHour: input.rate / input.intervalHours };
 }
 
@@ -300,6 +302,12 @@ export interface BalanceChange {
 }
 
 export type AlertLevel = 'info' | 'warning' | 'critical';
+
+/** What a component's optional `health()` check reports; `/health` fails when one is not ok. */
+export interface HealthStatus {
+  readonly ok: boolean;
+  readonly message?: string;
+}
 
 export interface Alert {
   readonly id: string;

@@ -23,10 +23,10 @@ import type { SetupContext } from '../plugin';
 import type { OrderProposal, RiskDecision, RiskGate } from '../risk';
 import type { Signal, SignalInput } from '../signal';
 import type { LedgerPosition } from '../state';
-import { AUDIT_EVENTS, type AuditRecord, type Store } from '../store';
+import { AUDIT_EVENTS, type AuditRecord, type EngineCheckpoint, type Store } from '../store';
 import type { Strategy } from '../strategy';
-import type { AccountSnapshot, Alert, Fill, Order, RunMode, TradingPhase } from '../types';
-import { Ledger, type OrderOwner } from './ledger';
+import type { AccountSnapshot, Alert, Fill, HealthStatus, Order, RunMode, TradingPhase } from '../types';
+import { Ledger, type LedgerState, type OrderOwner } from './ledger';
 import { MarketState } from './market-state';
 import { planSignal, resizeProposal } from './planner';
 import { EngineView, OrderBookkeeping } from './view';
@@ -83,6 +83,18 @@ export interface EngineOptions {
   readonly store?: Store;
   /** Plugin memory to start from (a restart hands back what the store kept). */
   readonly memory?: MemorySnapshot;
+  /**
+   * Resume from a checkpoint (`engine.checkpoint()` saved by a store before a restart): the
+   * ledger's positions and round trips, open orders and who placed them, phase holds, plugin
+   * memory (unless `memory` is given) and the state of venues that can import it (paper venues).
+   * The venues are then reconciled against it on `init()`.
+   */
+  readonly restore?: EngineCheckpoint;
+  /**
+   * Dry run: everything runs (strategies, exits, planner, gates) but no order is sent; each order
+   * that would have gone out is an `order:dry-run` event with its estimated costs.
+   */
+  readonly dryRun?: boolean;
   readonly shutdown?: ShutdownOptions;
 }
 
@@ -99,6 +111,7 @@ interface MonitorSlot {
 
 const FINAL_STATUSES = new Set(['filled', 'cancelled', 'rejected', 'expired']);
 const NO_SIGNALS: readonly Signal[] = Object.freeze([]);
+const NO_STRATEGIES: readonly { id: string; strategy: Strategy }[] = Object.freeze([]);
 
 type GateVerdict = { readonly allowed: true; readonly proposal: OrderProposal } | { readonly allowed: false };
 const DENIED: GateVerdict = Object.freeze({ allowed: false });
@@ -150,6 +163,7 @@ export class Engine {
   private monitors: MonitorSlot[] = [];
   private nextMonitorAt = Number.POSITIVE_INFINITY;
 
+  private paused: { reason: string; source: string; since: number } | undefined;
   private initialized = false;
   private initializing: Promise<void> | undefined;
   private running = false;
@@ -204,16 +218,112 @@ export class Engine {
       this.state.phase = change.to;
       this.logger.warn('phase change', { ...change });
       this.emit('phase', change);
+      if (change.to !== 'active') this.queueEntryCancels(change.to);
     });
     this.state.phaseManager = this.phases;
     this.approvals = new ApprovalDesk(this.clock, (event) => {
       if ('requested' in event) this.emit('approval:requested', event.requested);
       else this.emit('approval:resolved', event.resolved);
     });
-    this.memory = new MemoryBank(options.memory, (change) =>
+    this.memory = new MemoryBank(options.memory ?? options.restore?.memory, (change) =>
       this.emit('memory', { at: this.clock.now(), ...change }),
     );
     if (options.store) this.attachStore(options.store);
+    if (options.restore) this.restoreCheckpoint(options.restore);
+  }
+
+  /** Ledger, open orders and phase holds from a checkpoint; venues are restored on `init()`. */
+  private restoreCheckpoint(checkpoint: EngineCheckpoint): void {
+    this.ledger.restoreState(checkpoint.ledger as LedgerState);
+    for (const { order, owner } of checkpoint.openOrders) {
+      this.orders.track(order);
+      if (owner) {
+        this.ownersByOrderId.set(order.id, owner);
+        if (order.clientOrderId !== undefined) this.ownersByClientId.set(order.clientOrderId, owner);
+      }
+    }
+    this.phases.restoreState(checkpoint.phase, this.clock.now());
+  }
+
+  /**
+   * Everything needed to resume after a restart (see `EngineOptions.restore`). Stores that keep
+   * state call it when they commit, so the checkpoint matches the audit log it is written with.
+   */
+  checkpoint(): EngineCheckpoint {
+    const venues: Record<string, unknown> = {};
+    for (const exchange of this.exchanges.values()) {
+      if (typeof exchange.exportState === 'function') venues[exchange.id] = exchange.exportState();
+    }
+    const openOrders: { order: Order; owner?: OrderOwner }[] = [];
+    for (const order of this.orders.open.values()) {
+      const owner = this.ownerOf(order.id, order.clientOrderId);
+      openOrders.push(owner ? { order, owner } : { order });
+    }
+    return {
+      at: this.clock.now(),
+      runId: this.runId,
+      ledger: this.ledger.exportState(),
+      openOrders,
+      phase: this.phases.exportState(),
+      memory: this.memory.snapshot(),
+      venues,
+    };
+  }
+
+  /**
+   * Pauses strategies: no strategy runs and no new strategy signal is made until `resume()`.
+   * Protection keeps working: exit rules, monitors, operator and emergency signals still run.
+   */
+  pause(reason: string, source = 'operator'): void {
+    if (this.paused) return;
+    this.paused = { reason, source, since: this.clock.now() };
+    this.logger.warn('strategies paused', { reason, source });
+    this.emit('engine:paused', { at: this.clock.now(), paused: true, reason, source });
+  }
+
+  resume(reason = 'resumed', source = 'operator'): void {
+    if (!this.paused) return;
+    this.paused = undefined;
+    this.logger.warn('strategies resumed', { reason, source });
+    this.emit('engine:paused', { at: this.clock.now(), paused: false, reason, source });
+  }
+
+  /** Why and since when strategies are paused, if they are. */
+  get pausedState():
+    | { readonly reason: string; readonly source: string; readonly since: number }
+    | undefined {
+    return this.paused;
+  }
+
+  /**
+   * Health of every component that reports it (exchanges, strategies, gates, monitors). A check
+   * that throws counts as failed.
+   */
+  async health(): Promise<readonly (HealthStatus & { readonly component: string })[]> {
+    const checks: { component: string; check: () => HealthStatus | Promise<HealthStatus> }[] = [];
+    for (const exchange of this.exchanges.values())
+      if (exchange.health)
+        checks.push({ component: `exchange:${exchange.id}`, check: () => exchange.health!() });
+    for (const { id, strategy } of this.strategies)
+      if (strategy.health) checks.push({ component: `strategy:${id}`, check: () => strategy.health!() });
+    for (const gate of this.riskGates)
+      if (gate.health) checks.push({ component: `gate:${gate.name}`, check: () => gate.health!() });
+    for (const { monitor } of this.monitors)
+      if (monitor.health)
+        checks.push({ component: `monitor:${monitor.name}`, check: () => monitor.health!() });
+    const results: (HealthStatus & { component: string })[] = [];
+    for (const { component, check } of checks) {
+      try {
+        results.push({ component, ...(await check()) });
+      } catch (error) {
+        results.push({
+          component,
+          ok: false,
+          message: `health check threw: ${describeError(error).message}`,
+        });
+      }
+    }
+    return results;
   }
 
   get phase(): TradingPhase {
@@ -306,6 +416,11 @@ export class Engine {
 
   private async initialize(): Promise<void> {
     for (const exchange of this.exchanges.values()) this.listen(exchange);
+    const savedVenues = this.options.restore?.venues ?? {};
+    for (const exchange of this.exchanges.values()) {
+      const saved = savedVenues[exchange.id];
+      if (saved !== undefined && typeof exchange.importState === 'function') exchange.importState(saved);
+    }
     for (const exchange of this.exchanges.values()) {
       await exchange.connect();
       this.marketState.addMarkets(await exchange.fetchMarkets());
@@ -450,13 +565,39 @@ export class Engine {
     return undefined;
   }
 
-  /** Pulls account snapshots (and, on boot, positions and open orders) from exchanges without streams. */
+  /**
+   * Pulls account snapshots (and, on boot, positions and open orders) from exchanges without
+   * streams, and makes the ledger agree with them: the venue is the source of truth, and every
+   * difference is an alert, never silently ignored.
+   */
   private async syncAccounts(boot: boolean): Promise<void> {
     const exchanges = boot ? [...this.exchanges.values()] : this.accountPollExchanges;
     for (const exchange of exchanges) {
       for (const account of exchange.accounts()) {
         const snapshot = await exchange.fetchAccount(account);
         this.onAccount(snapshot);
+        const held = new Set(snapshot.positions.map((position) => position.symbol));
+        for (const position of this.ledger.accountPositions(exchange.id, account)) {
+          if (held.has(position.symbol)) continue;
+          if (!boot && this.orders.pending(exchange.id, position.symbol, account)) continue;
+          // The ledger holds a position the venue does not (closed while we were away).
+          this.ledger.reconcile(
+            { ...position, quantity: 0, updatedAt: snapshot.timestamp },
+            this.clock.now(),
+          );
+          this.raiseAlert('engine', {
+            level: 'warning',
+            code: 'POSITION_RECONCILED',
+            message: `${exchange.id}/${account} ${position.symbol}: venue is flat, engine had ${position.quantity}`,
+            data: {
+              exchange: exchange.id,
+              account,
+              symbol: position.symbol,
+              venue: 0,
+              engine: position.quantity,
+            },
+          });
+        }
         for (const position of snapshot.positions) {
           if (!boot && this.orders.pending(exchange.id, position.symbol, account)) continue;
           const before = this.ledger.reconcile(position, this.clock.now());
@@ -476,8 +617,22 @@ export class Engine {
           }
         }
         if (boot) {
-          for (const order of await exchange.fetchOpenOrders(account)) {
-            if (this.orders.open.has(order.id)) continue;
+          const venueOrders = await exchange.fetchOpenOrders(account);
+          const venueIds = new Set(venueOrders.map((order) => order.id));
+          for (const known of [...this.orders.open.values()]) {
+            if (known.exchange !== exchange.id || known.account !== account || venueIds.has(known.id))
+              continue;
+            // A restored order that is no longer open: it ended while we were away.
+            const final = await exchange.fetchOrder(account, known.id).catch(() => undefined);
+            this.onOrder(
+              final && FINAL_STATUSES.has(final.status) ? final : { ...known, status: 'cancelled' },
+            );
+          }
+          for (const order of venueOrders) {
+            if (this.orders.open.has(order.id)) {
+              this.orders.track(order);
+              continue;
+            }
             this.orders.track(order);
             this.raiseAlert('engine', {
               level: 'warning',
@@ -528,6 +683,35 @@ export class Engine {
             reasons: [{ code: 'EMERGENCY_CLOSE', message: reason }],
           },
           source,
+        ),
+      );
+    }
+  }
+
+  /**
+   * Outside `active`, resting orders that would add risk must not fill: each instrument with such
+   * orders gets a cancel signal at the start of the next cycle (cancels always go out).
+   */
+  private queueEntryCancels(phase: TradingPhase): void {
+    const instruments = new Map<string, Order>();
+    for (const order of this.orders.open.values())
+      if (!order.reduceOnly)
+        instruments.set(`${order.exchange}\u0000${order.account}\u0000${order.symbol}`, order);
+    for (const order of instruments.values()) {
+      this.queued.push(
+        this.stamp(
+          {
+            intent: 'cancel',
+            exchange: order.exchange,
+            symbol: order.symbol,
+            account: order.account,
+            riskIncreasingOnly: true,
+            urgency: 'high',
+            reasons: [
+              { code: 'PHASE_CANCEL', message: `phase is ${phase}: cancelling resting orders that add risk` },
+            ],
+          },
+          'engine',
         ),
       );
     }
@@ -629,7 +813,8 @@ export class Engine {
   private collectSignals(failures: string[]): PlannedSignal[] {
     const state = this.state;
     let strategySignals: Signal[] | undefined;
-    for (const { id, strategy } of this.strategies) {
+    const strategies = this.paused ? NO_STRATEGIES : this.strategies;
+    for (const { id, strategy } of strategies) {
       let inputs: readonly SignalInput[] | undefined;
       try {
         inputs = strategy.onCycle(state);
@@ -741,6 +926,9 @@ export class Engine {
       regime: input.regime,
       features: input.features,
       metadata: input.metadata,
+      orderId: input.orderId,
+      clientOrderId: input.clientOrderId,
+      riskIncreasingOnly: input.riskIncreasingOnly,
       id: `S${this.state.cycle}-${this.sequence}`,
       strategyId,
       createdAt: this.state.now,
@@ -794,7 +982,13 @@ export class Engine {
   ): Promise<{ orders: number; denials: number }> {
     const proposals: { proposal: OrderProposal; stage: 0 | 1 }[] = [];
     let denials = 0;
+    let cancels = 0;
     for (const { signal, stage } of batch) {
+      if (signal.intent === 'cancel') {
+        // Cancels never pass through gates or phases: they only ever remove risk.
+        cancels += await this.cancelFor(signal);
+        continue;
+      }
       this.sequence += 1;
       const result = planSignal(
         signal,
@@ -846,7 +1040,44 @@ export class Engine {
       const results = await Promise.all(batchOfStage.map(({ proposal }) => this.submit(proposal, failures)));
       orders += results.filter(Boolean).length;
     }
-    return { orders, denials };
+    return { orders: orders + cancels, denials };
+  }
+
+  /** Cancels the orders a `cancel` signal names (by id), or all open ones of its instrument. */
+  private async cancelFor(signal: Signal): Promise<number> {
+    const exchange = this.exchanges.get(signal.exchange);
+    if (!exchange) {
+      this.denySignal(signal, 'engine', 'UNKNOWN_EXCHANGE', `no exchange "${signal.exchange}"`);
+      return 0;
+    }
+    const wanted = signal.orderId ?? signal.clientOrderId;
+    const targets = [...this.orders.open.values()].filter(
+      (order) =>
+        order.exchange === signal.exchange &&
+        order.symbol === signal.symbol &&
+        (signal.account === undefined || order.account === signal.account) &&
+        (wanted === undefined || order.id === wanted || order.clientOrderId === wanted) &&
+        (signal.riskIncreasingOnly !== true || !order.reduceOnly),
+    );
+    let cancelled = 0;
+    for (const order of targets) {
+      try {
+        await exchange.cancelOrder({ account: order.account, symbol: order.symbol, orderId: order.id });
+        cancelled += 1;
+        this.emit('order:cancel', { at: this.clock.now(), signal, order, ok: true });
+      } catch (error) {
+        const described = describeError(error);
+        this.emit('order:cancel', {
+          at: this.clock.now(),
+          signal,
+          order,
+          ok: false,
+          code: described.code,
+          message: described.message,
+        });
+      }
+    }
+    return cancelled;
   }
 
   /** Applies group atomicity to verdicts: a denied leg denies the whole group. */
@@ -1040,6 +1271,10 @@ export class Engine {
       reasons: signal.reasons.map((entry) => entry.code),
       regime: signal.regime,
     };
+    if (this.options.dryRun) {
+      this.emit('order:dry-run', { at: this.clock.now(), proposal, ...estimateCosts(proposal, this.state) });
+      return false;
+    }
     const clientOrderId = proposal.request.clientOrderId;
     if (clientOrderId !== undefined) this.ownersByClientId.set(clientOrderId, owner);
     this.orders.beginSubmit(proposal.exchange, proposal.request.symbol);
@@ -1182,6 +1417,8 @@ export class Engine {
     if (this.stopping) throw new EngineError('ENGINE_STATE', 'the engine is stopped and cannot be restarted');
     if (this.running || this.loopDone) throw new EngineError('ENGINE_STATE', 'the engine is already started');
     await this.init();
+    // A stop that arrived while connecting wins: never start a loop nobody will end.
+    if (this.stopping) return;
     this.running = true;
     this.loopDone = this.loop();
   }
@@ -1339,4 +1576,28 @@ async function withTimeout(work: Promise<unknown>, ms: number): Promise<boolean>
 
 export function createEngine(options: EngineOptions): Engine {
   return new Engine(options);
+}
+
+/** Fee at the taker rate (the pessimistic case) and slippage from a walk of the visible book. */
+function estimateCosts(
+  proposal: OrderProposal,
+  state: EngineView,
+): { estimatedFee: number; estimatedSlippage: number | undefined } {
+  const feeRate = proposal.market.takerFeeRate ?? 0;
+  const estimatedFee = Math.abs(proposal.notional) * feeRate;
+  const book = state.orderBook(proposal.exchange, proposal.request.symbol);
+  if (!book) return { estimatedFee, estimatedSlippage: undefined };
+  const levels = proposal.request.side === 'buy' ? book.asks : book.bids;
+  const best = levels[0]?.[0];
+  if (best === undefined) return { estimatedFee, estimatedSlippage: undefined };
+  let remaining = proposal.quantity;
+  let cost = 0;
+  for (const [price, size] of levels) {
+    const take = Math.min(size, remaining);
+    cost += take * Math.abs(price - best);
+    remaining -= take;
+    if (remaining <= 0) break;
+  }
+  // Size beyond visible liquidity cannot be costed: say so rather than guess.
+  return { estimatedFee, estimatedSlippage: remaining > 0 ? undefined : cost };
 }

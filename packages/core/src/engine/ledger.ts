@@ -1,5 +1,6 @@
 import { RetiringMap } from '../bounded';
 import { roundToStepNumber } from '../decimal';
+import { EngineError } from '../errors';
 import type { ClosedTrade } from '../events';
 import type { LedgerPosition } from '../state';
 import type { Fill, FundingPayment, Position, Side } from '../types';
@@ -39,6 +40,45 @@ interface PositionRecord {
   maxQuantity: number;
   direction: 'long' | 'short';
   pendingExitReason: string | undefined;
+}
+
+/**
+ * A position record as it can be saved and restored across a restart: the public position fields
+ * plus the round trip's running sums, so a trade opened before a restart closes with the right
+ * entry and exit VWAPs, fees and funding.
+ */
+export interface LedgerRecordState {
+  readonly exchange: string;
+  readonly account: string;
+  readonly symbol: string;
+  readonly quantity: number;
+  readonly entryPrice: number;
+  readonly realizedPnl: number;
+  readonly fees: number;
+  readonly fundingSettled: number;
+  readonly fundingAccrued: number;
+  readonly slippage: number;
+  readonly openedAt: number;
+  readonly updatedAt: number;
+  readonly strategyId?: string;
+  readonly entryReasons: readonly string[];
+  readonly exitReasons: readonly string[];
+  readonly regime?: string;
+  readonly entryQuantity: number;
+  readonly entryNotional: number;
+  readonly exitQuantity: number;
+  readonly exitNotional: number;
+  readonly maxQuantity: number;
+  readonly direction: 'long' | 'short';
+}
+
+/** Everything the ledger needs to resume after a restart. */
+export interface LedgerState {
+  readonly records: readonly LedgerRecordState[];
+  readonly totals: LedgerTotals;
+  readonly tradeSequence: number;
+  /** Cumulative fill fields already applied, per order id still open. */
+  readonly seen: readonly (readonly [orderId: string, quantity: number, fee: number, notional: number])[];
 }
 
 interface CumulativeSeen {
@@ -382,6 +422,73 @@ export class Ledger {
     this.updateVenueFields(position);
     this.hooks.onPosition(this.snapshot(record));
     return before;
+  }
+
+  /** Open positions with their round-trip sums, for a checkpoint. */
+  exportState(): LedgerState {
+    const records: LedgerRecordState[] = [];
+    for (const record of this.records.values()) {
+      if (record.quantity === 0) continue;
+      records.push({
+        exchange: record.exchange,
+        account: record.account,
+        symbol: record.symbol,
+        quantity: record.quantity,
+        entryPrice: record.entryPrice,
+        realizedPnl: record.realizedPnl,
+        fees: record.fees,
+        fundingSettled: record.fundingSettled,
+        fundingAccrued: record.fundingAccrued,
+        slippage: record.slippage,
+        openedAt: record.openedAt,
+        updatedAt: record.updatedAt,
+        strategyId: record.strategyId,
+        entryReasons: record.entryReasons,
+        exitReasons: record.exitReasons,
+        regime: record.regime,
+        entryQuantity: record.entryQuantity,
+        entryNotional: record.entryNotional,
+        exitQuantity: record.exitQuantity,
+        exitNotional: record.exitNotional,
+        maxQuantity: record.maxQuantity,
+        direction: record.direction,
+      });
+    }
+    return {
+      records,
+      totals: { ...this.totals },
+      tradeSequence: this.tradeSequence,
+      seen: [...this.seen.liveEntries()].map(
+        ([orderId, seen]) => [orderId, seen.quantity, seen.fee, seen.notional] as const,
+      ),
+    };
+  }
+
+  /** Resumes from a checkpoint. Only on an empty ledger (before any fill of this run). */
+  restoreState(state: LedgerState): void {
+    if (this.records.size > 0 || this.totals.fills > 0)
+      throw new EngineError('ENGINE_STATE', 'a ledger can only be restored before it has applied anything');
+    for (const saved of state.records) {
+      const record = this.record(saved.exchange, saved.account, saved.symbol, saved.openedAt);
+      Object.assign(record, saved, {
+        liquidationPrice: undefined,
+        marginUsed: undefined,
+        leverage: undefined,
+      });
+    }
+    Object.assign(this.totals, state.totals);
+    this.tradeSequence = state.tradeSequence;
+    for (const [orderId, quantity, fee, notional] of state.seen)
+      this.seen.set(orderId, { quantity, fee, notional });
+  }
+
+  /** Ledger positions of one account (for reconciling against a venue that reports the account). */
+  accountPositions(exchange: string, account: string): LedgerPosition[] {
+    const out: LedgerPosition[] = [];
+    for (const record of this.records.values())
+      if (record.exchange === exchange && record.account === account && record.quantity !== 0)
+        out.push(this.snapshot(record));
+    return out;
   }
 
   position(exchange: string, account: string, symbol: string): LedgerPosition | undefined {

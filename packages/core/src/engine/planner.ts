@@ -85,6 +85,9 @@ export function planSignal(
         position !== 0 && Math.sign(target) !== -Math.sign(position) && Math.abs(target) < Math.abs(position);
       break;
     }
+    case 'cancel':
+      // The engine executes cancels itself; they never become order requests.
+      return reject('NOT_AN_ORDER', 'a cancel signal does not plan an order');
   }
 
   if (!(quantity > 0) || !Number.isFinite(quantity))
