@@ -2,7 +2,7 @@
 // Sets up a fresh clone: pnpm (if missing), the workspace's dependencies, and a build of every
 // package. Safe to run again. Only needs Node 20.19+ and npm on the PATH.
 import { execFileSync, execSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url);
 const wanted = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')).packageManager.split('@')[1];
@@ -24,6 +24,29 @@ try {
 } catch {}
 if (!pnpm || Number(pnpm.split('.')[0]) < 10) {
   run('npm', ['install', '--global', `pnpm@${wanted}`]);
+}
+
+// System packages the test suite drives: Debian's Chromium for the dashboard's browser test.
+// Installed only where apt is there and we may use it; anywhere else the test says it is skipped.
+const systemPackages = [{ binary: '/usr/bin/chromium', apt: 'chromium' }].filter(
+  ({ binary }) => !existsSync(binary),
+);
+if (systemPackages.length > 0) {
+  const canApt = process.getuid?.() === 0 && existsSync('/usr/bin/apt-get');
+  if (canApt) {
+    run('apt-get', ['update', '-qq']);
+    run('apt-get', [
+      'install',
+      '-y',
+      '-qq',
+      '--no-install-recommends',
+      ...systemPackages.map(({ apt }) => apt),
+    ]);
+  } else {
+    console.warn(
+      `\nNot installing ${systemPackages.map(({ apt }) => apt).join(', ')} (needs root and apt-get); the tests that use them will be skipped.`,
+    );
+  }
 }
 
 run('pnpm', ['install', '--frozen-lockfile']);

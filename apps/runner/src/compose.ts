@@ -6,6 +6,7 @@ import {
   ConfigError,
   type ConfigIssue,
   Engine,
+  type EngineOptions,
   type Exchange,
   type ExitRule,
   isPerpkitError,
@@ -200,7 +201,9 @@ export interface ComposeOptions {
   readonly logger: Logger;
   readonly clock?: Clock;
   readonly store?: Store;
-  /** Wraps each exchange after creation (paper execution, dry-run). */
+  /** Engine options the runner decides beyond the config (restart state, dry run). */
+  readonly engine?: Pick<EngineOptions, 'restore' | 'memory' | 'dryRun' | 'runId'>;
+  /** Wraps each exchange after creation (paper execution of a live venue's data). */
   readonly wrapExchange?: (exchange: Exchange, pluginName: string) => Exchange;
 }
 
@@ -237,8 +240,11 @@ export async function composeEngine(options: ComposeOptions): Promise<Compositio
     maxConsecutiveFailures: config.engine.maxConsecutiveFailures,
     minHoldMs: config.engine.minHold,
     configHash: loaded.hash,
-    runId: config.runId,
+    runId: options.engine?.runId ?? config.runId,
     store: options.store,
+    restore: options.engine?.restore,
+    memory: options.engine?.memory,
+    dryRun: options.engine?.dryRun,
     shutdown: {
       cancelOpenOrders: config.shutdown.cancelOpenOrders,
       closePositions: config.shutdown.closePositions,

@@ -61,13 +61,40 @@ export const runnerConfigSchema = z
       .strict()
       .default({ cancelOpenOrders: true, closePositions: false, timeout: 30_000 }),
     log: z
-      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info') })
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
+        /** Directory for daily log files (relative to the config file); none when left out. */
+        dir: z.string().min(1).optional(),
+        retainDays: z.number().int().positive().default(30),
+      })
       .strict()
-      .default({ level: 'info' }),
+      .default({ level: 'info', retainDays: 30 }),
+    store: z
+      .object({
+        /** SQLite file (relative to the config file); `--db` overrides it. */
+        path: z.string().min(1).optional(),
+        synchronous: z.enum(['normal', 'full']).default('normal'),
+        flushInterval: duration.default(100),
+      })
+      .strict()
+      .default({ synchronous: 'normal', flushInterval: 100 }),
+    http: z
+      .object({
+        /** host:port; `--http` overrides it. Off when neither is given. */
+        listen: z.string().min(1).optional(),
+        /** Token the dashboard's controls need; from the environment only (`${NAME}`). */
+        controlToken: z.string().min(12, 'use at least 12 characters').optional(),
+        /** Token the read-only view needs, when set; from the environment only. */
+        readToken: z.string().min(12, 'use at least 12 characters').optional(),
+        /** Market data older than this makes /health fail. */
+        staleAfter: duration.default(60_000),
+      })
+      .strict()
+      .default({ staleAfter: 60_000 }),
+    /** Paper trading on recorded data, read by `runner run` (see `runner --help`). */
+    replay: z.record(z.string(), z.unknown()).optional(),
     /** Backtest settings, read by `runner backtest`. */
     backtest: z.record(z.string(), z.unknown()).optional(),
-    /** Optimizer settings, read by `runner optimize`. */
-    optimize: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 
@@ -81,6 +108,8 @@ export interface LoadedConfig {
   readonly hash: string;
   /** Dotted paths whose values came from the environment (treated as secrets). */
   readonly secretPaths: readonly string[];
+  /** The config as written, before `${ENV}` interpolation: safe to store, it holds no secrets. */
+  readonly raw: Readonly<Record<string, unknown>>;
   /** Line of a dotted path in the file, for error messages. */
   lineOf(path: string): number | undefined;
 }
@@ -340,7 +369,18 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   }
   if (duplicates.length > 0) throw configError(file, duplicates);
   const hash = createHash('sha256').update(canonicalJson(raw)).digest('hex');
-  return { file, config, hash, secretPaths: found.secretPaths, lineOf };
+  const tokens = ['http.controlToken', 'http.readToken'].filter(
+    (path) => lineOf(path) !== undefined && !found.secretPaths.includes(path),
+  );
+  if (tokens.length > 0)
+    throw configError(
+      file,
+      tokens.map((path) => ({
+        path,
+        message: `a token must come from the environment, e.g. \${PERPKIT_${path === 'http.controlToken' ? 'CONTROL' : 'READ'}_TOKEN} (line ${lineOf(path)})`,
+      })),
+    );
+  return { file, config, hash, secretPaths: found.secretPaths, raw, lineOf };
 }
 
 /** JSON with sorted keys, so equal configs hash equally. */

@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type AnyPlugin, createConsoleLogger, type LogLevel } from '@perpkit/core';
+import type { AnyPlugin } from '@perpkit/core';
 import { builtinPlugins } from './builtins';
-import { report, splitList, UsageError, usage } from './cli-support';
-import { composeEngine, loadPlugins, searchDirsFor } from './compose';
-import { decideMode, loadConfig } from './config';
-import { attachConsole, logOrderFlow } from './console';
+import { report, splitList, usage } from './cli-support';
+import { loadPlugins, searchDirsFor } from './compose';
+import { loadConfig } from './config';
 import { MAIN_HELP, PLUGINS_HELP } from './help';
 import { type CliIo, EXIT, processIo } from './io';
 
@@ -134,72 +133,6 @@ async function pluginsCommand(args: string[], io: CliIo): Promise<number> {
 }
 
 async function runCommand(args: string[], io: CliIo): Promise<number> {
-  const { values } = usage(() =>
-    parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        config: { type: 'string', short: 'c' },
-        plugins: { type: 'string', short: 'p', multiple: true },
-        live: { type: 'boolean', default: false },
-        'dry-run': { type: 'boolean', default: false },
-        'log-level': { type: 'string' },
-      },
-    }),
-  );
-  if (!values.config) throw new UsageError('--config <file> is required');
-  const loaded = loadConfig(values.config, io.env);
-  const decision = decideMode({ live: values.live === true, dryRun: values['dry-run'] === true }, loaded);
-  const level = (values['log-level'] ?? io.env.LOG_LEVEL ?? loaded.config.log.level) as LogLevel;
-  if (!['trace', 'debug', 'info', 'warn', 'error', 'silent'].includes(level))
-    throw new UsageError(
-      `--log-level must be one of trace, debug, info, warn, error, silent (got "${level}")`,
-    );
-  const logger = createConsoleLogger(level, { runner: loaded.config.runId ?? 'runner' }, (line) =>
-    io.stderr.write(line),
-  );
-  if (loaded.config.live && decision.mode !== 'live')
-    logger.warn('the config says live: true but --live was not given: running in paper mode');
-
-  const plugins = await loadPlugins([...splitList(values.plugins), ...loaded.config.plugins], {
-    builtins: builtinPlugins(),
-    searchDirs: searchDirsFor(values.config, io.cwd),
-  });
-  const { engine } = await composeEngine({ loaded, plugins, mode: decision.mode, logger });
-  logOrderFlow(engine, logger);
-
-  let signals = 0;
-  const removeHandler = io.onSignal((signal) => {
-    signals += 1;
-    if (signals === 1) {
-      logger.info(`received ${signal}: shutting down`);
-      void engine.stop(signal);
-    } else {
-      logger.warn(`received ${signal} again: the shutdown already in progress continues`);
-    }
-  });
-  const detachConsole = io.stdin
-    ? attachConsole(engine, io.stdin, io.stdout, logger, () => void engine.stop('stop from the console'))
-    : undefined;
-  try {
-    logger.info('starting', {
-      mode: decision.mode,
-      dryRun: decision.dryRun,
-      config: loaded.file,
-      configHash: loaded.hash,
-    });
-    await engine.start();
-    const stopped = await new Promise<Awaited<ReturnType<typeof engine.stop>>>((resolve) => {
-      engine.events.once('engine:stop', resolve);
-    });
-    logger.info('stopped', { ...stopped });
-    return EXIT.ok;
-  } catch (error) {
-    if (!engine.isStopping) await engine.stop('startup failed').catch(() => undefined);
-    throw error;
-  } finally {
-    removeHandler();
-    detachConsole?.();
-  }
+  const { runCommand: run } = await import('./run-command');
+  return run(args, io);
 }

@@ -1,7 +1,7 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   type AnyPlugin,
   PLUGIN_KINDS,
@@ -22,8 +22,6 @@ export interface ResolveOptions {
   readonly searchDirs: readonly string[];
   readonly builtins: ReadonlyMap<string, readonly AnyPlugin[]>;
 }
-
-const runnerRequire = createRequire(import.meta.url);
 
 /** Plugins a module exports: its default (a plugin or an array) and a named `plugins` array. */
 function pluginsOf(module: Record<string, unknown>, source: string): AnyPlugin[] {
@@ -46,15 +44,75 @@ function pluginsOf(module: Record<string, unknown>, source: string): AnyPlugin[]
   return found.map((candidate) => validatePlugin(candidate, source));
 }
 
+/** Node's own pick of a conditional export, for an ESM importer: the first key that applies. */
+function pickExport(target: unknown, conditions: readonly string[]): string | undefined {
+  if (typeof target === 'string') return target;
+  if (Array.isArray(target)) {
+    for (const item of target) {
+      const picked = pickExport(item, conditions);
+      if (picked) return picked;
+    }
+    return undefined;
+  }
+  if (target && typeof target === 'object') {
+    for (const [key, value] of Object.entries(target as Record<string, unknown>)) {
+      if (!conditions.includes(key)) continue;
+      const picked = pickExport(value, conditions);
+      if (picked) return picked;
+    }
+  }
+  return undefined;
+}
+
+/** The entry file an `import` of the package at `directory` loads. */
+function packageEntry(directory: string): string | undefined {
+  const manifest = JSON.parse(readFileSync(path.join(directory, 'package.json'), 'utf8')) as {
+    exports?: unknown;
+    module?: string;
+    main?: string;
+  };
+  let entry: string | undefined;
+  if (manifest.exports !== undefined) {
+    const exportsField = manifest.exports;
+    const root =
+      exportsField && typeof exportsField === 'object' && !Array.isArray(exportsField) && '.' in exportsField
+        ? (exportsField as Record<string, unknown>)['.']
+        : exportsField;
+    entry = pickExport(root, ['import', 'node', 'default']);
+  } else {
+    entry = manifest.main ?? 'index.js';
+  }
+  if (!entry) return undefined;
+  const file = path.resolve(directory, entry);
+  return existsSync(file) ? file : undefined;
+}
+
+/**
+ * Finds a package the way Node's ESM loader does (node_modules from each search directory up to
+ * the root, then the runner's own), and loads its `import` entry: ESM-only packages work, and a
+ * dual package shares the runner's ESM copy of core instead of loading its CJS build.
+ */
 function tryResolvePackage(name: string, searchDirs: readonly string[]): string | undefined {
+  const starts = [...searchDirs, path.dirname(fileURLToPath(import.meta.url))];
+  for (const start of starts) {
+    let directory = path.resolve(start);
+    for (;;) {
+      const candidate = path.join(directory, 'node_modules', name);
+      if (existsSync(path.join(candidate, 'package.json'))) {
+        const entry = packageEntry(candidate);
+        if (entry) return entry;
+      }
+      const parent = path.dirname(directory);
+      if (parent === directory) break;
+      directory = parent;
+    }
+  }
+  // Last resort for layouts without node_modules folders (Yarn PnP): CommonJS resolution.
   for (const dir of searchDirs) {
     try {
       return createRequire(path.join(dir, 'noop.js')).resolve(name);
     } catch {}
   }
-  try {
-    return runnerRequire.resolve(name);
-  } catch {}
   return undefined;
 }
 

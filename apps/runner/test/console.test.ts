@@ -58,9 +58,15 @@ describe('operator console (the built CLI in a real process)', () => {
     child.stdin.write('approve AP1\n');
     await waitFor(() => stderr, '"msg":"fill"');
     expect(stdout).toContain('AP1 approved');
-    expect(stderr).toMatch(/"msg":"approval AP1 approved".*"by":"cli"/);
+    const approved = stderr
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { msg: string; by?: string })
+      .find((line) => line.msg.startsWith('approval AP1 approved'));
+    expect(approved?.by).toBe('cli');
     child.stdin.write('status\n');
-    await waitFor(() => stdout, /position fake\/main BTC 2 @ 101/);
+    // The paper venue filled the marketable bid at the mark plus slippage, within its 101 limit.
+    await waitFor(() => stdout, /position fake\/main BTC 2 @ 100\.\d/);
     child.stdin.write('stop\n');
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(0);

@@ -29,6 +29,11 @@ export interface SqliteStoreOptions {
   readonly synchronous?: 'normal' | 'full';
   /** Called with write errors that happen outside `flush()` (the timer); records stay queued. */
   readonly onError?: (error: PerpkitError) => void;
+  /**
+   * Secret values (keys, tokens) that must never reach the file: every text written is scrubbed
+   * of them, wherever they appear (an operator's note, a venue's error message).
+   */
+  readonly secrets?: readonly string[];
 }
 
 export const DEFAULT_URGENT_TYPES: readonly AuditEventName[] = [
@@ -97,6 +102,7 @@ export class SqliteStore implements Store {
   private immediate: ReturnType<typeof setImmediate> | undefined;
   private checkpointSource: (() => EngineCheckpoint) | undefined;
   private closed = false;
+  private readonly secrets: readonly string[];
   private committedRecords = 0;
   private lastCommitAt: number | undefined;
 
@@ -106,6 +112,8 @@ export class SqliteStore implements Store {
     this.maxBatch = options.maxBatch ?? 1000;
     this.urgent = new Set(options.urgentTypes ?? DEFAULT_URGENT_TYPES);
     this.onError = options.onError;
+    // Short values would blank out ordinary words and numbers.
+    this.secrets = [...new Set(options.secrets ?? [])].filter((secret) => secret.length >= 6);
     try {
       this.db = new Database(options.path);
       this.db.pragma('journal_mode = WAL');
@@ -115,7 +123,25 @@ export class SqliteStore implements Store {
     } catch (error) {
       throw storeError(`cannot open the store at ${options.path}`, error);
     }
-    this.statements = this.prepare();
+    this.statements = this.secrets.length > 0 ? this.scrubbing(this.prepare()) : this.prepare();
+  }
+
+  /** Wraps every statement so that no text parameter carries a secret. */
+  private scrubbing(statements: Statements): Statements {
+    const clean = (value: unknown) => (typeof value === 'string' ? this.scrub(value) : value);
+    const wrapped: Record<string, Database.Statement> = {};
+    for (const [name, statement] of Object.entries(statements)) {
+      wrapped[name] = {
+        run: (...params: unknown[]) => statement.run(...params.map(clean)),
+      } as Database.Statement;
+    }
+    return wrapped as unknown as Statements;
+  }
+
+  private scrub(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) if (out.includes(secret)) out = out.split(secret).join('[redacted]');
+    return out;
   }
 
   /** Schema version of the open database. */
@@ -137,25 +163,20 @@ export class SqliteStore implements Store {
     this.checkpointSource = source;
   }
 
-  /** Records a run's start; the config must already be free of secrets. */
+  /** Records a run's start (pass the config as written, with `${NAME}` references, not values). */
   beginRun(run: RunInfo): void {
+    const config = run.config === undefined ? null : this.scrub(JSON.stringify(run.config));
     this.db
       .prepare(
         'INSERT OR REPLACE INTO runs (run_id, started_at, mode, config_hash, config) VALUES (?, ?, ?, ?, ?)',
       )
-      .run(
-        run.runId,
-        run.startedAt,
-        run.mode,
-        run.configHash ?? null,
-        run.config === undefined ? null : JSON.stringify(run.config),
-      );
+      .run(run.runId, run.startedAt, run.mode, run.configHash ?? null, config);
   }
 
   endRun(runId: string, at: number, reason: string): void {
     this.db
       .prepare('UPDATE runs SET stopped_at = ?, stop_reason = ? WHERE run_id = ?')
-      .run(at, reason, runId);
+      .run(at, this.scrub(reason), runId);
   }
 
   append(record: AuditRecord): void {

@@ -293,3 +293,38 @@ describe('migrations', () => {
     expect(() => new SqliteStore({ path: file })).toThrow(/newer than this store understands/);
   });
 });
+
+describe('secrets', () => {
+  it('scrubs known secret values from everything it writes', async () => {
+    const file = tempDb();
+    const secret = 'sk-live-0123456789abcdef';
+    const store = new SqliteStore({ path: file, secrets: [secret] });
+    store.beginRun({ runId: 'r', startedAt: T0, mode: 'paper', config: { note: `key ${secret}` } });
+    store.append({
+      type: 'alert',
+      at: T0,
+      runId: 'r',
+      data: {
+        id: 'A1',
+        source: 'exchange:x',
+        level: 'critical',
+        code: 'AUTH',
+        message: `venue said: bad key ${secret}`,
+        timestamp: T0,
+      },
+    } as AuditRecord);
+    store.append({
+      type: 'engine:paused',
+      at: T0,
+      runId: 'r',
+      data: { at: T0, paused: true, reason: secret, source: 'dashboard' },
+    } as AuditRecord);
+    await store.close();
+    const { readFileSync, readdirSync } = await import('node:fs');
+    for (const name of readdirSync(path.dirname(file)))
+      expect(readFileSync(path.join(path.dirname(file), name)).includes(secret), name).toBe(false);
+    const reopened = new SqliteStore({ path: file });
+    expect(reopened.recent('alerts')[0]?.message).toBe('venue said: bad key [redacted]');
+    await reopened.close();
+  });
+});
