@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CycleFailure, CycleReport, OrderDeniedEvent, PhaseChange } from '../src/events';
 import type { ExitDecision, ExitLayer, ExitRule } from '../src/exit';
-import { allow, deny, resize } from '../src/risk';
+import { allow, deny, type RiskDecision, resize } from '../src/risk';
 import type { Signal, SignalInput } from '../src/signal';
 import type { StateView } from '../src/state';
 import { MemoryStore } from '../src/store';
@@ -99,6 +99,30 @@ describe('cycle ordering', () => {
     const denial = log.find((entry) => entry.event === 'order:denied')?.data as OrderDeniedEvent;
     expect(denial).toMatchObject({ gate: 'cap', code: 'TOO_BIG' });
     expect(denial.proposal?.request.symbol).toBe('ETH');
+  });
+
+  it('an allow may carry a reason, which reaches the risk:decision stream; allow() stays reason-free', async () => {
+    const { engine, exchange, of } = await setup({
+      strategies: [
+        scripted('s', () => [
+          { intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 1, reasons: why('A') },
+        ]),
+      ],
+      riskGates: [
+        gate('latency', () => allow('LATENCY_STALE', 'no recent measurement')),
+        gate('plain', () => allow()),
+      ],
+    });
+    await engine.runCycle();
+    expect(exchange.requests).toHaveLength(1);
+    const decisions = of<{ gate: string; decision: RiskDecision }>('risk:decision');
+    expect(decisions.map((entry) => [entry.gate, entry.decision])).toEqual([
+      ['phase', { action: 'allow' }],
+      ['latency', { action: 'allow', code: 'LATENCY_STALE', message: 'no recent measurement' }],
+      ['plain', { action: 'allow' }],
+    ]);
+    expect(allow()).toBe(allow()); // the shared frozen verdict
+    expect(Object.isFrozen(allow('X'))).toBe(true);
   });
 
   it('applies a resize, re-rounded to the lot, and passes the smaller order to the next gate', async () => {
