@@ -1,12 +1,4 @@
-import {
-  allow,
-  defineRiskGate,
-  deny,
-  type RiskDecision,
-  type RiskGate as RiskGateInstance,
-  resize,
-  z,
-} from '@perpkit/core';
+import { allow, defineRiskGate, deny, type OrderProposal, type RiskDecision, resize, z } from '@perpkit/core';
 
 export const exposureOptions = z
   .object({
@@ -140,11 +132,7 @@ export default defineRiskGate({
     });
     let cycleSeen = Number.NaN;
 
-    const reserve = (
-      proposal: Parameters<RiskGateInstance['evaluate']>[0],
-      quantity: number,
-      direction: 1 | -1,
-    ) => {
+    const reserve = (proposal: OrderProposal, quantity: number, direction: 1 | -1) => {
       const { request } = proposal;
       reservations.set(proposal.id, {
         exchange: proposal.exchange,

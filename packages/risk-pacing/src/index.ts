@@ -124,6 +124,7 @@ export default defineRiskGate({
         : outcome === 'loss'
           ? options.cooldownAfterLoss
           : (options.cooldownAfterBreakEven ?? options.cooldownAfterWin);
+    const OUTCOME_WORDS = { win: 'winning', loss: 'losing', 'break-even': 'break-even' } as const;
     const COOLDOWN_CODES = {
       win: 'PACING_COOLDOWN_WIN',
       loss: 'PACING_COOLDOWN_LOSS',
@@ -176,10 +177,7 @@ export default defineRiskGate({
           if (closed) {
             const cooldown = cooldownOf(closed.outcome);
             if (cooldown !== undefined && now - closed.at < cooldown) {
-              const outcome =
-                closed.outcome === 'break-even'
-                  ? 'break-even'
-                  : `${closed.outcome === 'win' ? 'winning' : 'losing'}`;
+              const outcome = OUTCOME_WORDS[closed.outcome];
               return deny(
                 COOLDOWN_CODES[closed.outcome],
                 `${proposal.request.symbol} closed a ${outcome} trade ${now - closed.at} ms ago; cooldown ${cooldown} ms`,
