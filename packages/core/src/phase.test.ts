@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { PhaseChange } from './events';
-import { PhaseManager } from './phase';
+import { isProtectiveSignal, PhaseManager, phaseDecision } from './phase';
+import type { OrderProposal } from './risk';
+import type { Signal, Urgency } from './signal';
+import type { TradingPhase } from './types';
 
 function manager() {
   const changes: PhaseChange[] = [];
@@ -45,5 +48,73 @@ describe('PhaseManager', () => {
     phases.hold('monitor:health', 'reducing', 'x', 5);
     expect(phases.phase).toBe('halted');
     expect(phases.history().map((change) => change.to)).toEqual(['halted', 'active', 'halted']);
+  });
+});
+
+describe('phaseDecision', () => {
+  const proposal = (
+    strategyId: string,
+    riskReducing: boolean,
+    extra: { urgency?: Urgency; metadata?: Record<string, unknown> } = {},
+  ) =>
+    ({
+      riskReducing,
+      signal: { strategyId, urgency: extra.urgency ?? 'normal', metadata: extra.metadata },
+    }) as unknown as OrderProposal;
+  const verdict = (phase: TradingPhase, subject: OrderProposal) => {
+    const decision = phaseDecision(phase, subject);
+    return decision.action === 'deny' ? decision.code : decision.action;
+  };
+
+  it('active lets everything through', () => {
+    expect(verdict('active', proposal('strategy', false))).toBe('allow');
+    expect(verdict('active', proposal('strategy', true))).toBe('allow');
+  });
+
+  it("reducing lets every risk-reducing order through (a strategy's own included), no entry", () => {
+    expect(verdict('reducing', proposal('strategy', true))).toBe('allow');
+    expect(verdict('reducing', proposal('exit:take-profit', true, { metadata: { exitLayer: 3 } }))).toBe(
+      'allow',
+    );
+    expect(verdict('reducing', proposal('strategy', false))).toBe('PHASE_REDUCING');
+    expect(verdict('reducing', proposal('monitor:health', false))).toBe('PHASE_REDUCING');
+  });
+
+  it('halted stops every strategy order but lets protective reductions through', () => {
+    // Strategies: neither entries nor their own closes.
+    expect(verdict('halted', proposal('strategy', false))).toBe('PHASE_HALTED');
+    expect(verdict('halted', proposal('strategy', true))).toBe('PHASE_HALTED');
+    expect(verdict('halted', proposal('strategy', true, { urgency: 'high' }))).toBe('PHASE_HALTED');
+    // Protective sources, at any urgency, when they reduce risk.
+    expect(verdict('halted', proposal('monitor:health', true, { urgency: 'high' }))).toBe('allow');
+    expect(verdict('halted', proposal('monitor:hedge', true))).toBe('allow');
+    expect(verdict('halted', proposal('operator', true))).toBe('allow');
+    expect(verdict('halted', proposal('engine', true))).toBe('allow');
+    expect(
+      verdict('halted', proposal('exit:hard-stop', true, { urgency: 'high', metadata: { exitLayer: 1 } })),
+    ).toBe('allow');
+    // Economic and optional exits are strategy business.
+    expect(verdict('halted', proposal('exit:take-profit', true, { metadata: { exitLayer: 2 } }))).toBe(
+      'PHASE_HALTED',
+    );
+    expect(verdict('halted', proposal('exit:trail', true, { metadata: { exitLayer: 3 } }))).toBe(
+      'PHASE_HALTED',
+    );
+    // Emergency urgency is protective from any source.
+    expect(verdict('halted', proposal('strategy', true, { urgency: 'emergency' }))).toBe('allow');
+    // Nothing that adds risk passes, protective source or not.
+    expect(verdict('halted', proposal('monitor:health', false))).toBe('PHASE_HALTED');
+    expect(verdict('halted', proposal('operator', false))).toBe('PHASE_HALTED');
+    expect(verdict('halted', proposal('strategy', false, { urgency: 'emergency' }))).toBe('PHASE_HALTED');
+  });
+
+  it('isProtectiveSignal names the protective sources', () => {
+    const signal = (strategyId: string, metadata?: Record<string, unknown>) =>
+      ({ strategyId, urgency: 'normal', metadata }) as unknown as Signal;
+    expect(isProtectiveSignal(signal('monitor:margin'))).toBe(true);
+    expect(isProtectiveSignal(signal('exit:stop', { exitLayer: 1 }))).toBe(true);
+    expect(isProtectiveSignal(signal('exit:stop', { exitLayer: 2 }))).toBe(false);
+    expect(isProtectiveSignal(signal('monitoring-strategy'))).toBe(false); // a strategy id, not a monitor
+    expect(isProtectiveSignal(signal('operators'))).toBe(false);
   });
 });

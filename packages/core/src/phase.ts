@@ -1,4 +1,6 @@
 import type { PhaseChange } from './events';
+import type { OrderProposal, RiskDecision } from './risk';
+import type { Signal } from './signal';
 import type { TradingPhase } from './types';
 
 const RANK: Record<TradingPhase, number> = { active: 0, reducing: 1, halted: 2 };
@@ -97,4 +99,43 @@ export class PhaseManager {
     this.onChange(change);
     return true;
   }
+}
+
+/**
+ * True for a signal whose risk-reducing orders are protective: they pass the `halted` phase.
+ * Protective are the monitors (`monitor:*`), layer-1 exit rules, the operator, the engine itself
+ * (emergency closes, shutdown) and any signal marked `urgency: 'emergency'`. A strategy's own
+ * closes, and layer-2 and layer-3 exits, are not: `halted` means the strategies stop trading.
+ */
+export function isProtectiveSignal(signal: Signal): boolean {
+  if (signal.urgency === 'emergency') return true;
+  const source = signal.strategyId;
+  if (source === 'operator' || source === 'engine' || source.startsWith('monitor:')) return true;
+  return source.startsWith('exit:') && signal.metadata?.exitLayer === 1;
+}
+
+const PHASE_ALLOW: RiskDecision = Object.freeze({ action: 'allow' });
+const PHASE_REDUCING: RiskDecision = Object.freeze({
+  action: 'deny',
+  code: 'PHASE_REDUCING',
+  message: 'phase is reducing: only risk-reducing orders pass',
+});
+const PHASE_HALTED: RiskDecision = Object.freeze({
+  action: 'deny',
+  code: 'PHASE_HALTED',
+  message:
+    'phase is halted: no strategy orders; only protective risk-reducing orders pass (monitors, layer-1 exits, the operator, the engine, emergency urgency)',
+});
+
+/**
+ * The built-in phase gate, run before every configured gate:
+ * - `active`: everything passes;
+ * - `reducing`: only risk-reducing orders pass;
+ * - `halted`: only protective risk-reducing orders pass (see `isProtectiveSignal`).
+ */
+export function phaseDecision(phase: TradingPhase, proposal: OrderProposal): RiskDecision {
+  if (phase === 'active') return PHASE_ALLOW;
+  if (!proposal.riskReducing) return phase === 'reducing' ? PHASE_REDUCING : PHASE_HALTED;
+  if (phase === 'reducing' || isProtectiveSignal(proposal.signal)) return PHASE_ALLOW;
+  return PHASE_HALTED;
 }

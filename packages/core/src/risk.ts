@@ -21,7 +21,12 @@ export interface OrderProposal {
 }
 
 export type RiskDecision =
-  | { readonly action: 'allow' }
+  | {
+      readonly action: 'allow';
+      /** Optional: why it passed, for the audit trail (a stale measurement, an exemption). */
+      readonly code?: string;
+      readonly message?: string;
+    }
   | {
       readonly action: 'deny';
       readonly code: string;
@@ -33,8 +38,12 @@ export type RiskDecision =
 
 const ALLOW: RiskDecision = Object.freeze({ action: 'allow' });
 
-export function allow(): RiskDecision {
-  return ALLOW;
+/** Lets the proposal pass; a code and message, when given, say why (they reach `risk:decision`). */
+export function allow(code?: string, message?: string): RiskDecision {
+  if (code === undefined) return ALLOW;
+  return Object.freeze(
+    message === undefined ? { action: 'allow', code } : { action: 'allow', code, message },
+  );
 }
 
 export function deny(

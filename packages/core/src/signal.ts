@@ -43,7 +43,10 @@ export interface SignalInput {
   readonly timeInForce?: TimeInForce;
   /** Resting orders are cancelled after this long. */
   readonly ttlMs?: number;
-  /** Defaults to `normal`; `emergency` passes the `halted` phase when it reduces risk. */
+  /**
+   * Defaults to `normal`. A risk-reducing `emergency` order passes the `halted` phase whatever its
+   * source (see `isProtectiveSignal`).
+   */
   readonly urgency?: Urgency;
   readonly reasons: readonly SignalReason[];
   /** Signals sharing a group (the legs of a hedge) pass or fail the risk gates together. */

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { CycleFailure, CycleReport, OrderDeniedEvent, PhaseChange } from '../src/events';
-import { allow, deny, resize } from '../src/risk';
-import type { Signal } from '../src/signal';
+import type { ExitDecision, ExitLayer, ExitRule } from '../src/exit';
+import { allow, deny, type RiskDecision, resize } from '../src/risk';
+import type { Signal, SignalInput } from '../src/signal';
+import type { StateView } from '../src/state';
 import { MemoryStore } from '../src/store';
 import type { Alert } from '../src/types';
 import { gate, rule, scripted, setup, spec, why } from './helpers';
@@ -97,6 +99,30 @@ describe('cycle ordering', () => {
     const denial = log.find((entry) => entry.event === 'order:denied')?.data as OrderDeniedEvent;
     expect(denial).toMatchObject({ gate: 'cap', code: 'TOO_BIG' });
     expect(denial.proposal?.request.symbol).toBe('ETH');
+  });
+
+  it('an allow may carry a reason, which reaches the risk:decision stream; allow() stays reason-free', async () => {
+    const { engine, exchange, of } = await setup({
+      strategies: [
+        scripted('s', () => [
+          { intent: 'open', exchange: 'fake', symbol: 'BTC', side: 'buy', quantity: 1, reasons: why('A') },
+        ]),
+      ],
+      riskGates: [
+        gate('latency', () => allow('LATENCY_STALE', 'no recent measurement')),
+        gate('plain', () => allow()),
+      ],
+    });
+    await engine.runCycle();
+    expect(exchange.requests).toHaveLength(1);
+    const decisions = of<{ gate: string; decision: RiskDecision }>('risk:decision');
+    expect(decisions.map((entry) => [entry.gate, entry.decision])).toEqual([
+      ['phase', { action: 'allow' }],
+      ['latency', { action: 'allow', code: 'LATENCY_STALE', message: 'no recent measurement' }],
+      ['plain', { action: 'allow' }],
+    ]);
+    expect(allow()).toBe(allow()); // the shared frozen verdict
+    expect(Object.isFrozen(allow('X'))).toBe(true);
   });
 
   it('applies a resize, re-rounded to the lot, and passes the smaller order to the next gate', async () => {
@@ -278,6 +304,103 @@ describe('phases', () => {
       'active>reducing',
       'reducing>halted',
     ]);
+  });
+
+  it('halted stops strategy orders (entries and their own reductions) but protective reductions execute', async () => {
+    let script: (state: StateView) => readonly SignalInput[] | undefined = () => undefined;
+    let monitorFires = false;
+    let exitsFire = false;
+    const exit = (name: string, layer: ExitLayer, symbol: string, decision: ExitDecision) =>
+      spec<ExitRule>(name, {
+        name,
+        layer,
+        priority: 0,
+        evaluate: (position) => (exitsFire && position.symbol === symbol ? decision : null),
+      });
+    const { engine, of } = await setup({
+      exchange: { markets: [{ symbol: 'BTC' }, { symbol: 'ETH' }, { symbol: 'SOL' }] },
+      strategies: [scripted('s', (state) => script(state))],
+      exitRules: [
+        exit('hard-stop', 1, 'ETH', {
+          action: 'reduce',
+          quantity: 1,
+          code: 'HARD_STOP',
+          message: 'stop',
+          urgency: 'high',
+        }),
+        exit('take-profit', 2, 'BTC', { action: 'close', code: 'TAKE_PROFIT', message: 'tp' }),
+      ],
+      monitors: [
+        spec('health', {
+          name: 'health',
+          check: () =>
+            monitorFires
+              ? {
+                  signals: [
+                    {
+                      intent: 'reduce' as const,
+                      exchange: 'fake',
+                      symbol: 'BTC',
+                      fraction: 0.25,
+                      urgency: 'high' as const,
+                      reasons: why('HEALTH_CRITICAL'),
+                    },
+                  ],
+                }
+              : undefined,
+        }),
+      ],
+    });
+    const open = (symbol: string, quantity: number): SignalInput => ({
+      intent: 'open',
+      exchange: 'fake',
+      symbol,
+      side: 'buy',
+      quantity,
+      reasons: why('ENTER'),
+    });
+    script = () => [open('BTC', 4), open('ETH', 4), open('SOL', 4)];
+    await engine.runCycle();
+    engine.setPhase('halted', 'operator halts');
+    const quantity = (symbol: string) => engine.state.position('fake', symbol)?.quantity;
+
+    // A strategy entry and the strategy's own reduction are both stopped; the monitor's high-urgency
+    // reduction executes.
+    script = () => [
+      open('ETH', 1),
+      { intent: 'reduce', exchange: 'fake', symbol: 'SOL', quantity: 1, reasons: why('TRIM') },
+    ];
+    monitorFires = true;
+    await engine.runCycle();
+    monitorFires = false;
+    expect(quantity('BTC')).toBe(3);
+    expect(quantity('ETH')).toBe(4);
+    expect(quantity('SOL')).toBe(4);
+    expect(
+      of<OrderDeniedEvent>('order:denied').map((event) => `${event.signal.strategyId}:${event.code}`),
+    ).toEqual(['s:PHASE_HALTED', 's:PHASE_HALTED']);
+
+    // A layer-1 exit (urgency high) and the operator's normal-urgency reduction execute; a layer-2
+    // exit is economic and waits.
+    script = () => undefined;
+    exitsFire = true;
+    engine.enqueueSignal({
+      intent: 'reduce',
+      exchange: 'fake',
+      symbol: 'SOL',
+      quantity: 2,
+      reasons: why('OPERATOR'),
+    });
+    await engine.runCycle();
+    expect(quantity('ETH')).toBe(3);
+    expect(quantity('SOL')).toBe(2);
+    expect(quantity('BTC')).toBe(3);
+    expect(
+      of<OrderDeniedEvent>('order:denied')
+        .slice(2)
+        .map((event) => `${event.signal.strategyId}:${event.code}`),
+    ).toEqual(['exit:take-profit:PHASE_HALTED']);
+    expect(engine.phase).toBe('halted');
   });
 
   it('automatic requests only escalate; the operator may de-escalate', async () => {

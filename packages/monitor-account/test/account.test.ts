@@ -167,3 +167,119 @@ describe('health in the engine, on SimExchange', () => {
     expect(engine.state.account('sim', 'main')?.healthRatio).toBeGreaterThan(0.19);
   });
 });
+
+type Report = Awaited<ReturnType<Awaited<ReturnType<typeof monitorOf>>['check']>>;
+
+describe('account monitors: more boundaries', () => {
+  it('health: non-default warnBelow and criticalBelow (at each: the better level; just under: the worse)', async () => {
+    const monitor = await monitorOf(health, { warnBelow: 0.7, criticalBelow: 0.4 });
+    const at = async (healthRatio: number) =>
+      codes((await monitor.check(stateOf([{ healthRatio }], [{ quantity: 2 }]))) as Report);
+    expect(await at(0.7)).toEqual([]);
+    expect(await at(0.699)).toEqual(['HEALTH_LOW']);
+    expect(await at(0.4)).toEqual([]);
+    expect(await at(0.399)).toEqual(['HEALTH_CRITICAL']);
+    expect(await at(0.7)).toEqual(['HEALTH_RECOVERED']);
+  });
+
+  it('health: emergencyBelow is strict too (at it: no emergency; just under: emergency)', async () => {
+    const monitor = await monitorOf(health, { emergencyBelow: 0.1 });
+    const at = async (healthRatio: number) =>
+      (await monitor.check(stateOf([{ healthRatio }], [{ quantity: 2 }]))) as Report;
+    expect((await at(0.1))?.emergency).toBeUndefined();
+    expect((await at(0.099))?.emergency).toBe('sim/main health 9.9% under 10%');
+  });
+
+  it('health: holdPhase none sends signals but never touches the phase; halted holds halted', async () => {
+    const none = await monitorOf(health, { holdPhase: 'none' });
+    const critical = (await none.check(stateOf([{ healthRatio: 0.1 }], [{ quantity: 2 }]))) as Report;
+    expect(critical?.phase).toBeUndefined();
+    expect(critical?.signals).toHaveLength(1);
+    expect(
+      ((await none.check(stateOf([{ healthRatio: 0.9 }], [{ quantity: 2 }]))) as Report)?.phase,
+    ).toBeUndefined();
+    const halted = await monitorOf(health, { holdPhase: 'halted' });
+    expect(
+      ((await halted.check(stateOf([{ healthRatio: 0.1 }], [{ quantity: 2 }]))) as Report)?.phase,
+    ).toEqual({
+      to: 'halted',
+      reason: 'health critical',
+    });
+  });
+
+  it('health: reduceFraction 0 alerts and holds the phase without signals', async () => {
+    const monitor = await monitorOf(health, { reduceFraction: 0 });
+    const report = (await monitor.check(stateOf([{ healthRatio: 0.1 }], [{ quantity: 2 }]))) as Report;
+    expect(codes(report)).toEqual(['HEALTH_CRITICAL']);
+    expect(report?.signals).toEqual([]);
+    expect(report?.phase).toMatchObject({ to: 'reducing' });
+  });
+
+  it('exchanges: accounts and positions of other exchanges are not watched', async () => {
+    const monitor = await monitorOf(health, { exchanges: ['other'] });
+    const report = (await monitor.check(stateOf([{ healthRatio: 0.1 }], [{ quantity: 2 }]))) as Report;
+    expect(codes(report)).toEqual([]);
+    expect(report?.signals).toEqual([]);
+    const liquidation = await monitorOf(liquidationDistance, { exchanges: ['other'] });
+    expect(
+      codes((await liquidation.check(stateOf([{}], [{ markPrice: 101, liquidationPrice: 100 }]))) as Report),
+    ).toEqual([]);
+    const watched = await monitorOf(exposure, { maxTotalNotional: 100, exchanges: ['sim'] });
+    expect(codes((await watched.check(stateOf([{}], [{ quantity: 2 }]))) as Report)).toEqual([
+      'EXPOSURE_TOTAL_LIMIT',
+    ]);
+  });
+
+  it('margin: holds its phase while critical and releases it when utilization recovers', async () => {
+    const monitor = await monitorOf(margin, { warnAbove: 0.5, criticalAbove: 0.7, holdPhase: 'halted' });
+    const at = async (marginUsed: number) =>
+      (await monitor.check(stateOf([{ equity: 1000, marginUsed }], [{ quantity: 1 }]))) as Report;
+    expect((await at(700))?.phase).toBeUndefined(); // exactly at critical: a warning, no hold
+    const critical = await at(700.01);
+    expect(codes(critical)).toEqual(['MARGIN_UTILIZATION_CRITICAL']);
+    expect(critical?.phase).toEqual({ to: 'halted', reason: 'margin utilization critical' });
+    expect((await at(600))?.phase).toEqual({
+      to: 'active',
+      reason: 'margin utilization critical: recovered',
+    });
+    expect((await at(100))?.phase).toBeUndefined(); // released once, not on every check
+  });
+
+  it('exposure: total exactly at the limit is fine; recovery alerts once; reduce: false only alerts', async () => {
+    const monitor = await monitorOf(exposure, { maxTotalNotional: 1500, reduce: false });
+    const at = async (btc: number) =>
+      (await monitor.check(
+        stateOf(
+          [{}],
+          [
+            { symbol: 'BTC', quantity: btc, markPrice: 100 },
+            { symbol: 'ETH', quantity: -50, markPrice: 10 },
+          ],
+        ),
+      )) as Report;
+    expect(codes(await at(10))).toEqual([]); // 1 000 + 500 = the limit
+    const over = await at(10.01);
+    expect(codes(over)).toEqual(['EXPOSURE_TOTAL_LIMIT']);
+    expect(over?.signals).toEqual([]);
+    expect(codes(await at(11))).toEqual([]); // still over: no repeat
+    expect(codes(await at(9))).toEqual(['EXPOSURE_RECOVERED']);
+    const symbol = await monitorOf(exposure, { maxPositionNotional: 1000, reduce: false });
+    const bigger = (await symbol.check(
+      stateOf([{}], [{ symbol: 'BTC', quantity: 12, markPrice: 100 }]),
+    )) as Report;
+    expect(codes(bigger)).toEqual(['EXPOSURE_SYMBOL_LIMIT']);
+    expect(bigger?.signals).toEqual([]);
+  });
+
+  it('liquidation distance: recovery alerts once; reduceFraction 0 alerts without a signal', async () => {
+    const monitor = await monitorOf(liquidationDistance, { reduceFraction: 0 });
+    const at = async (mark: number) =>
+      (await monitor.check(stateOf([{}], [{ markPrice: mark, liquidationPrice: 100 }]))) as Report;
+    const critical = await at(104);
+    expect(codes(critical)).toEqual(['LIQUIDATION_IMMINENT']);
+    expect(critical?.signals).toEqual([]);
+    expect(codes(await at(110))).toEqual(['LIQUIDATION_NEAR']); // 9.1 %: back to a warning
+    expect(codes(await at(120))).toEqual(['LIQUIDATION_RECOVERED']);
+    expect(codes(await at(125))).toEqual([]);
+  });
+});

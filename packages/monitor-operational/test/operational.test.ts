@@ -31,6 +31,45 @@ describe('stale-data monitor', () => {
   });
 });
 
+describe('stale-data monitor: defaults', () => {
+  it('by default watches the instruments with open positions, and holds no phase (holdPhase: none)', async () => {
+    const { engine, exchange, clock } = await createTestEngine({
+      exchange: { prices: { BTC: 100, ETH: 100 }, markets: [{ symbol: 'BTC' }, { symbol: 'ETH' }] },
+    });
+    const monitor = staleData.setup(
+      setupContextFor(engine, 'stale-data'),
+      parsePluginOptions(staleData, { maxAge: '1m' }),
+    );
+    const at = async (ms: number) => {
+      clock.advanceTo(1_700_000_000_000 + ms);
+      (engine.state as { now: number }).now = clock.now();
+      return (await monitor.check(engine.state)) ?? {};
+    };
+    expect(await at(120_000)).toEqual({ alerts: [], phase: undefined }); // no positions: nothing watched
+    exchange.setTime(clock.now());
+    await exchange.submitOrder({
+      account: 'main',
+      symbol: 'ETH',
+      side: 'buy',
+      type: 'market',
+      quantity: '1',
+    }); // a fill, no ticker
+    const stale = await at(120_001); // ETH's last market data is from t = 0; BTC (no position) is not watched
+    expect(stale.alerts?.map((alert) => `${alert.code} ${alert.data?.instrument}`)).toEqual([
+      'STALE_DATA fake:ETH',
+    ]);
+    expect(stale.phase).toBeUndefined(); // holdPhase none: alert only
+    await exchange.submitOrder({
+      account: 'main',
+      symbol: 'ETH',
+      side: 'sell',
+      type: 'market',
+      quantity: '1',
+    });
+    expect((await at(130_000)).alerts).toEqual([]); // closed: no longer watched, and forgotten quietly
+  });
+});
+
 describe('cycle-failures monitor', () => {
   it('warns at warnAfter failures in a row (not before), once, and reports the recovery', async () => {
     let failing = true;

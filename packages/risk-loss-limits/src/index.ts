@@ -8,8 +8,11 @@ export const lossLimitsOptions = z
     dailyLossCap: z.number().positive().optional(),
     /** Largest daily loss as a fraction of the day's starting equity (0.03 = 3 %). */
     dailyLossCapFraction: z.number().positive().max(1).optional(),
-    /** Phase while the daily cap is hit; released when the next trading day starts. */
-    dailyAction: z.enum(['reducing', 'halted']).default('halted'),
+    /**
+     * Phase while the daily cap is hit; released when the next trading day starts. `reducing`
+     * (the default) stops new entries and lets every risk-reducing order through.
+     */
+    dailyAction: z.enum(['reducing', 'halted']).default('reducing'),
     /** Circuit breaker: largest fall from the equity peak, as a fraction (0.2 = 20 %). */
     maxDrawdown: z.number().positive().max(1).optional(),
     /** Phase while the breaker is tripped; only the operator resets it (setting the phase active). */
@@ -38,11 +41,23 @@ export const LOSS_LIMIT_CODES = {
     'equity fell from its peak by maxDrawdown: entries are denied until the operator resets',
 } as const;
 
+/** What the gate remembers across restarts (plugin memory key `state`). */
+interface Remembered {
+  readonly day: number;
+  readonly dayStartEquity: number;
+  readonly peak: number | null;
+  readonly dailyHit: string | null;
+  readonly drawdownHit: string | null;
+}
+
+const MEMORY_KEY = 'state';
+
 /**
  * Loss limits over live equity (all accounts in scope): a daily loss cap that resets when the next
  * trading day starts, and a drawdown circuit breaker from the equity peak that only the operator
  * resets. Each holds the engine's phase at its action (`reducing` or `halted`) while tripped, and
- * denies entries; risk-reducing orders are left to the phase.
+ * denies entries; risk-reducing orders are left to the phase. The day's baseline, the peak and
+ * both trips are kept in plugin memory, so a restart does not forget a tripped breaker.
  */
 export default defineRiskGate({
   meta: {
@@ -54,30 +69,48 @@ export default defineRiskGate({
   },
   options: lossLimitsOptions,
   setup(context, options) {
-    let day = Number.NaN;
-    let dayStartEquity = 0;
-    let peak = Number.NEGATIVE_INFINITY;
-    let dailyHit: string | undefined;
-    let drawdownHit: string | undefined;
+    const remembered = context.memory.get<Remembered>(MEMORY_KEY);
+    let day = remembered?.day ?? Number.NaN;
+    let dayStartEquity = remembered?.dayStartEquity ?? 0;
+    let peak = remembered?.peak ?? Number.NEGATIVE_INFINITY;
+    let dailyHit: string | undefined = remembered?.dailyHit ?? undefined;
+    let drawdownHit: string | undefined = remembered?.drawdownHit ?? undefined;
     let lastEquity: number | undefined;
+
+    const save = () => {
+      const value: Remembered = {
+        day,
+        dayStartEquity,
+        peak: Number.isFinite(peak) ? peak : null,
+        dailyHit: dailyHit ?? null,
+        drawdownHit: drawdownHit ?? null,
+      };
+      context.memory.set(MEMORY_KEY, value);
+    };
 
     // The operator's resume (phase set to active by hand) resets the breaker and the peak.
     context.events.on('phase', (change) => {
-      if (change.source === 'operator' && change.to === 'active') {
+      if (change.source === 'operator' && change.to === 'active' && drawdownHit !== undefined) {
         drawdownHit = undefined;
         if (lastEquity !== undefined) peak = lastEquity;
+        save();
       }
     });
 
     const review = (now: number, equity: number) => {
       lastEquity = equity;
+      let changed = false;
       const today = Math.floor((now - options.dayStartHourUtc * 3_600_000) / DAY);
       if (today !== day) {
         day = today;
         dayStartEquity = equity;
         dailyHit = undefined;
+        changed = true;
       }
-      if (equity > peak) peak = equity;
+      if (equity > peak) {
+        peak = equity;
+        changed = true;
+      }
       const loss = dayStartEquity - equity;
       const caps: number[] = [];
       if (options.dailyLossCap !== undefined) caps.push(options.dailyLossCap);
@@ -85,14 +118,19 @@ export default defineRiskGate({
         caps.push(options.dailyLossCapFraction * dayStartEquity);
       if (dailyHit === undefined && caps.length > 0) {
         const cap = Math.min(...caps);
-        if (loss >= cap) dailyHit = `day loss ${loss.toFixed(2)} reached the cap ${cap.toFixed(2)}`;
+        if (loss >= cap) {
+          dailyHit = `day loss ${loss.toFixed(2)} reached the cap ${cap.toFixed(2)}`;
+          changed = true;
+        }
       }
       if (drawdownHit === undefined && options.maxDrawdown !== undefined && peak > 0) {
         const drawdown = (peak - equity) / peak;
         if (drawdown >= options.maxDrawdown) {
           drawdownHit = `drawdown ${(drawdown * 100).toFixed(2)}% from the peak ${peak.toFixed(2)} reached ${(options.maxDrawdown * 100).toFixed(2)}%`;
+          changed = true;
         }
       }
+      if (changed) save();
     };
 
     const strictest = ():
@@ -109,9 +147,10 @@ export default defineRiskGate({
       name: 'loss-limits',
       update(state) {
         const equity = totalEquity(state, options.exchanges);
-        if (equity === undefined) return undefined;
-        review(state.now, equity);
+        if (equity !== undefined) review(state.now, equity);
         const hit = strictest();
+        // Without equity (accounts not read yet after a restart) a remembered trip still holds.
+        if (equity === undefined && !hit) return undefined;
         return {
           phase: hit ? { to: hit.to, reason: hit.reason } : { to: 'active', reason: 'loss limits clear' },
         };

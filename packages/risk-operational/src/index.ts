@@ -4,6 +4,8 @@ export const OPERATIONAL_CODES = {
   STALE_DATA: 'the market data behind the decision is older than maxAge',
   NO_MARKET_DATA: 'no market data has arrived for the instrument',
   VENUE_LATENCY_HIGH: "the venue's measured order round trip is above maxLatency",
+  LATENCY_UNMEASURED:
+    'an allow: fewer than minSamples round trips measured within the window, so the order goes out and measures the venue',
   NATIVE_RESERVE_LOW: 'the native-token balance for fees would fall below the reserve',
   NATIVE_RESERVE_UNKNOWN: 'the account reports no balance of the native token (fails closed)',
   CONFIRMATION_REJECTED: 'a human rejected the order',
@@ -51,15 +53,25 @@ export const latencyOptions = z
   .object({
     /** Highest acceptable order round trip. */
     maxLatency: duration.default(2_000),
-    /** Compare the running average or the last measurement. */
+    /** Compare the mean of the recent round trips or the newest one. */
     measure: z.enum(['average', 'last']).default('average'),
-    /** Measurements needed before the gate judges. */
+    /** Recent measurements needed before the gate judges. */
     minSamples: z.number().int().positive().default(1),
+    /** Round trips older than this (engine clock) are ignored. */
+    window: duration.default(60_000),
     applyToReducing: z.boolean().default(false),
   })
   .strict();
 
-/** Denies entries while the venue's measured order round trip is too slow. */
+/** Samples kept per exchange, newest last; older ones leave with the window anyway. */
+const LATENCY_SAMPLES_KEPT = 256;
+
+/**
+ * Denies entries while the venue's measured order round trip is too slow. It judges only round
+ * trips measured within `window` (from the engine's `order:submitted` events): without enough
+ * recent ones it lets the order through, and that order measures the venue again. Denying on an
+ * old measurement would lock entries out for good, since only sent orders are measured.
+ */
 export const latency = defineRiskGate({
   meta: {
     name: 'latency',
@@ -69,18 +81,39 @@ export const latency = defineRiskGate({
     description: 'Deny on high venue latency',
   },
   options: latencyOptions,
-  setup(_context, options) {
+  setup(context, options) {
+    const samples = new Map<string, { at: number; ms: number }[]>();
+    context.events.on('order:submitted', (event) => {
+      let list = samples.get(event.proposal.exchange);
+      if (!list) {
+        list = [];
+        samples.set(event.proposal.exchange, list);
+      }
+      list.push({ at: event.at, ms: event.latencyMs });
+      if (list.length > LATENCY_SAMPLES_KEPT) list.splice(0, list.length - LATENCY_SAMPLES_KEPT);
+    });
     return {
       name: 'latency',
       evaluate(proposal, state): RiskDecision {
         if (proposal.riskReducing && !options.applyToReducing) return allow();
-        const stats = state.latency(proposal.exchange);
-        if (!stats || stats.samples < options.minSamples) return allow();
-        const measured = options.measure === 'average' ? stats.averageMs : stats.lastMs;
+        const list = samples.get(proposal.exchange) ?? [];
+        let first = list.length;
+        while (first > 0 && state.now - (list[first - 1] as { at: number }).at <= options.window) first -= 1;
+        const recent = list.slice(first);
+        if (recent.length < options.minSamples) {
+          return allow(
+            'LATENCY_UNMEASURED',
+            `${recent.length} round trip(s) to ${proposal.exchange} in the last ${options.window} ms, ${options.minSamples} needed to judge`,
+          );
+        }
+        const measured =
+          options.measure === 'average'
+            ? recent.reduce((sum, sample) => sum + sample.ms, 0) / recent.length
+            : (recent[recent.length - 1] as { ms: number }).ms;
         if (measured > options.maxLatency) {
           return deny(
             'VENUE_LATENCY_HIGH',
-            `${proposal.exchange} round trip ${measured.toFixed(0)} ms (${options.measure}) is above ${options.maxLatency} ms`,
+            `${proposal.exchange} round trip ${measured.toFixed(0)} ms (${options.measure} of ${recent.length} in the last ${options.window} ms) is above ${options.maxLatency} ms`,
           );
         }
         return allow();

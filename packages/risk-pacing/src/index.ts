@@ -17,6 +17,8 @@ export const pacingOptions = z
     cooldownAfterWin: duration.optional(),
     /** Per symbol: no new entry this long after a losing round trip closed. */
     cooldownAfterLoss: duration.optional(),
+    /** Per symbol: no new entry this long after a break-even round trip; default `cooldownAfterWin`. */
+    cooldownAfterBreakEven: duration.optional(),
     /** Apply the hourly/daily limits, spacing and cooldowns to risk-reducing orders too. */
     applyToReducing: z.boolean().default(false),
   })
@@ -31,18 +33,38 @@ export const PACING_CODES = {
   PACING_MIN_SPACING: 'less than minSpacing since the last order',
   PACING_COOLDOWN_WIN: 'the symbol is cooling down after a winning trade',
   PACING_COOLDOWN_LOSS: 'the symbol is cooling down after a losing trade',
+  PACING_COOLDOWN_BREAK_EVEN: 'the symbol is cooling down after a break-even trade',
 } as const;
 
 interface Counted {
   readonly at: number;
   readonly reducing: boolean;
+  /** Sent to the venue (only sent orders are remembered across restarts). */
+  sent?: boolean;
+}
+
+type Outcome = 'win' | 'loss' | 'break-even';
+
+/** A round trip whose net PnL is within this of zero is break-even (float noise is not a loss). */
+const BREAK_EVEN_TOLERANCE = 1e-9;
+
+/** What the gate remembers across restarts (plugin memory). */
+const MEMORY_ORDERS = 'orders';
+const MEMORY_CLOSES = 'closes';
+type RememberedOrder = readonly [at: number, reducing: boolean];
+type RememberedClose = { readonly at: number; readonly outcome: Outcome };
+
+export function tradeOutcome(netPnl: number): Outcome {
+  if (Math.abs(netPnl) <= BREAK_EVEN_TOLERANCE) return 'break-even';
+  return netPnl > 0 ? 'win' : 'loss';
 }
 
 /**
  * Paces orders: rolling hourly and daily limits, a hard daily cap that even reductions obey, a
- * minimum spacing, and per-symbol cooldowns after wins and losses. Every order it allows counts at
- * once (so a burst in one cycle is paced too) and is uncounted if a later gate or the venue
- * refuses it.
+ * minimum spacing, and per-symbol cooldowns after wins, losses and break-even trades. Every order
+ * it allows counts at once (so a burst in one cycle is paced too) and is uncounted if a later gate
+ * or the venue refuses it. Sent orders and the last close per symbol are kept in plugin memory, so
+ * a restart does not reset the windows or the cooldowns.
  */
 export default defineRiskGate({
   meta: {
@@ -55,15 +77,39 @@ export default defineRiskGate({
   options: pacingOptions,
   setup(context, options) {
     const orders = new Map<string, Counted>(); // by proposal id, oldest first
-    const lastClose = new Map<string, { at: number; win: boolean }>();
+    const lastClose = new Map<string, RememberedClose>();
+    for (const [index, [at, reducing]] of (
+      context.memory.get<RememberedOrder[]>(MEMORY_ORDERS) ?? []
+    ).entries())
+      orders.set(`remembered-${index}`, { at, reducing, sent: true });
+    for (const [symbolKey, close] of Object.entries(
+      context.memory.get<Record<string, RememberedClose>>(MEMORY_CLOSES) ?? {},
+    ))
+      lastClose.set(symbolKey, close);
+
     const key = (proposal: OrderProposal) => `${proposal.exchange}\u0000${proposal.request.symbol}`;
     const forget = (proposalId: string) => orders.delete(proposalId);
+    const rememberOrders = () => {
+      const sent: RememberedOrder[] = [];
+      for (const entry of orders.values()) if (entry.sent) sent.push([entry.at, entry.reducing]);
+      context.memory.set(MEMORY_ORDERS, sent);
+    };
     context.events.on('order:denied', (event) => {
       if (event.proposal) forget(event.proposal.id);
     });
     context.events.on('order:failed', (event) => forget(event.proposal.id));
+    context.events.on('order:submitted', (event) => {
+      const entry = orders.get(event.proposal.id);
+      if (!entry) return;
+      entry.sent = true;
+      rememberOrders();
+    });
     context.events.on('trade:closed', (trade) => {
-      lastClose.set(`${trade.exchange}\u0000${trade.symbol}`, { at: trade.closedAt, win: trade.netPnl > 0 });
+      lastClose.set(`${trade.exchange}\u0000${trade.symbol}`, {
+        at: trade.closedAt,
+        outcome: tradeOutcome(trade.netPnl),
+      });
+      context.memory.set(MEMORY_CLOSES, Object.fromEntries(lastClose));
     });
 
     const prune = (now: number) => {
@@ -72,6 +118,18 @@ export default defineRiskGate({
         orders.delete(id);
       }
     };
+    const cooldownOf = (outcome: Outcome) =>
+      outcome === 'win'
+        ? options.cooldownAfterWin
+        : outcome === 'loss'
+          ? options.cooldownAfterLoss
+          : (options.cooldownAfterBreakEven ?? options.cooldownAfterWin);
+    const OUTCOME_WORDS = { win: 'winning', loss: 'losing', 'break-even': 'break-even' } as const;
+    const COOLDOWN_CODES = {
+      win: 'PACING_COOLDOWN_WIN',
+      loss: 'PACING_COOLDOWN_LOSS',
+      'break-even': 'PACING_COOLDOWN_BREAK_EVEN',
+    } as const;
 
     return {
       name: 'pacing',
@@ -117,12 +175,12 @@ export default defineRiskGate({
           }
           const closed = lastClose.get(key(proposal));
           if (closed) {
-            const cooldown = closed.win ? options.cooldownAfterWin : options.cooldownAfterLoss;
+            const cooldown = cooldownOf(closed.outcome);
             if (cooldown !== undefined && now - closed.at < cooldown) {
-              const code = closed.win ? 'PACING_COOLDOWN_WIN' : 'PACING_COOLDOWN_LOSS';
+              const outcome = OUTCOME_WORDS[closed.outcome];
               return deny(
-                code,
-                `${proposal.request.symbol} closed a ${closed.win ? 'winning' : 'losing'} trade ${now - closed.at} ms ago; cooldown ${cooldown} ms`,
+                COOLDOWN_CODES[closed.outcome],
+                `${proposal.request.symbol} closed a ${outcome} trade ${now - closed.at} ms ago; cooldown ${cooldown} ms`,
               );
             }
           }

@@ -18,7 +18,7 @@ import { type ExitRule, evaluateExitStack, sortExitRules } from '../exit';
 import { type Logger, silentLogger } from '../logger';
 import { MemoryBank, type MemorySnapshot } from '../memory';
 import type { Monitor, MonitorReport } from '../monitor';
-import { PhaseManager } from '../phase';
+import { PhaseManager, phaseDecision } from '../phase';
 import type { SetupContext } from '../plugin';
 import type { OrderProposal, RiskDecision, RiskGate } from '../risk';
 import type { Signal, SignalInput } from '../signal';
@@ -1226,25 +1226,9 @@ export class Engine {
     return current;
   }
 
+  /** The phase gate's verdict (see `phaseDecision` in phase.ts for the rules per phase). */
   private phaseDecision(proposal: OrderProposal): RiskDecision {
-    const phase = this.state.phase;
-    if (phase === 'active') return { action: 'allow' };
-    if (phase === 'reducing') {
-      return proposal.riskReducing
-        ? { action: 'allow' }
-        : {
-            action: 'deny',
-            code: 'PHASE_REDUCING',
-            message: 'phase is reducing: only risk-reducing orders pass',
-          };
-    }
-    return proposal.riskReducing && proposal.signal.urgency === 'emergency'
-      ? { action: 'allow' }
-      : {
-          action: 'deny',
-          code: 'PHASE_HALTED',
-          message: 'phase is halted: only emergency risk-reducing orders pass',
-        };
+    return phaseDecision(this.state.phase, proposal);
   }
 
   /** Sends one order. Returns true when the venue accepted it. */
