@@ -25,7 +25,13 @@ export const BUSINESS_ERROR_CODES: Readonly<Record<number, string>> = {
 };
 
 /** The venue's signature errors (docs "Signing / Error handling"). */
-const AUTH_MESSAGES = ['invalid signature', 'invalid message', 'invalid public key', 'verification failed'];
+const AUTH_MESSAGES = [
+  'invalid signature',
+  'invalid message',
+  'invalid public key',
+  'verification failed',
+  'invalid signer',
+];
 
 /** Venue texts and business codes → the perpkit reason an `OrderRejectedError` carries. */
 const REJECTION_REASONS: readonly [RegExp, string][] = [

@@ -26,7 +26,10 @@ export const decimal = z.unknown().transform((value, context) => {
 });
 
 /** An optional decimal: missing, null, empty or malformed become `undefined`. */
-export const optionalDecimal = z.unknown().transform((value) => finite(value));
+export const optionalDecimal = z
+  .unknown()
+  .transform((value) => finite(value))
+  .optional();
 
 /** A positive decimal kept as an exact decimal string (tick and lot sizes). */
 export const exactDecimal = z.unknown().transform((value, context) => {
@@ -44,23 +47,30 @@ export const exactDecimal = z.unknown().transform((value, context) => {
 });
 
 /** Milliseconds: an integer, a numeric string or an ISO date; else `undefined`. */
-export const optionalTime = z.unknown().transform((value) => {
-  const number = finite(value);
-  if (number !== undefined) return number;
-  if (typeof value === 'string') {
-    const parsed = Date.parse(value);
-    return Number.isFinite(parsed) ? parsed : undefined;
-  }
-  return undefined;
-});
+export const optionalTime = z
+  .unknown()
+  .transform((value) => {
+    const number = finite(value);
+    if (number !== undefined) return number;
+    if (typeof value === 'string') {
+      const parsed = Date.parse(value);
+      return Number.isFinite(parsed) ? parsed : undefined;
+    }
+    return undefined;
+  })
+  .optional();
 
 /** An order id: integers on the wire, kept as strings in perpkit. */
 export const orderId = z.union([z.number(), z.string()]).transform((value) => String(value));
 
 const optionalText = z
   .unknown()
-  .transform((value) => (typeof value === 'string' && value !== '' ? value : undefined));
-const optionalBoolean = z.unknown().transform((value) => (typeof value === 'boolean' ? value : undefined));
+  .transform((value) => (typeof value === 'string' && value !== '' ? value : undefined))
+  .optional();
+const optionalBoolean = z
+  .unknown()
+  .transform((value) => (typeof value === 'boolean' ? value : undefined))
+  .optional();
 const side = z.string().transform((value) => value.toLowerCase());
 
 // ------------------------------------------------------------------------------ REST
