@@ -45,12 +45,12 @@ import {
 } from './rest-client';
 import {
   type Book,
-  bookSchema,
   type MarketInfo,
   type OpenOrderInfo,
   type OrderHistoryInfo,
   type PositionInfo,
   type PriceInfo,
+  parseBook,
   priceInfoSchema,
   type WsAccountTrade,
   type WsOrderUpdate,
@@ -639,9 +639,9 @@ export class PacificaExchange implements Exchange {
         this.onPrices(data);
         return;
       case 'book': {
-        const book = bookSchema.safeParse(data);
-        if (!book.success) throw protocol('book', book.error.issues[0]?.message);
-        if (this.bookSymbols.has(book.data.s)) this.events.emit('orderBook', this.toOrderBook(book.data));
+        const book = parseBook(data);
+        if (typeof book === 'string') throw protocol('book', book);
+        if (this.bookSymbols.has(book.s)) this.events.emit('orderBook', this.toOrderBook(book));
         return;
       }
       case 'account_trades':

@@ -303,3 +303,28 @@ export const wsAccountTradeSchema = z.object({
   t: optionalTime,
 });
 export type WsAccountTrade = z.output<typeof wsAccountTradeSchema>;
+
+/**
+ * The book payload without zod: books stream every 100 ms per symbol, so this hot path is checked
+ * by hand. Same leniency as `bookSchema`: a level whose price or amount is not a finite decimal is
+ * dropped, a payload without `s` or the two sides is refused (returns why).
+ */
+export function parseBook(data: unknown): Book | string {
+  if (data === null || typeof data !== 'object') return 'not an object';
+  const { s, l, t } = data as { s?: unknown; l?: unknown; t?: unknown };
+  if (typeof s !== 'string' || s === '') return 's: expected a symbol';
+  if (!Array.isArray(l) || l.length < 2 || !Array.isArray(l[0]) || !Array.isArray(l[1]))
+    return 'l: expected [[bids], [asks]]';
+  const side = (levels: unknown[]) => {
+    const out: { p: number; a: number; n: number | undefined }[] = [];
+    for (const level of levels) {
+      if (level === null || typeof level !== 'object') continue;
+      const { p, a, n } = level as { p?: unknown; a?: unknown; n?: unknown };
+      const price = finite(p);
+      const amount = finite(a);
+      if (price !== undefined && amount !== undefined) out.push({ p: price, a: amount, n: finite(n) });
+    }
+    return out;
+  };
+  return { s, l: [side(l[0]), side(l[1])], t: finite(t) };
+}

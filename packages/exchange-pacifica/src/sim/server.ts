@@ -221,10 +221,11 @@ export class PacificaSimulator {
     );
     this.options.markets.forEach((market, index) => {
       this.marketsBySymbol.set(market.symbol, market);
+      const candles = market.candles ? readCandleCsv(market.candles) : undefined;
       this.feeds.set(
         market.symbol,
-        market.candles
-          ? candleReplay(readCandleCsv(market.candles), market.price / readCandleCsv(market.candles)[0]!.open)
+        candles
+          ? candleReplay(candles, market.price / (candles[0] as { open: number }).open)
           : randomWalk(market.price, this.options.volatility, this.options.seed + index),
       );
     });
