@@ -15,6 +15,36 @@ describe('the pacifica plugin', () => {
     expect(exchange.accounts()).toEqual(['primary']);
   });
 
+  it('runs from runner-style options pointing baseUrl and wsUrl at the simulator', async () => {
+    const { simulator, restUrl, wsUrl, exchange: unused } = await startVenue();
+    await unused.close();
+    const options = parsePluginOptions(
+      pacifica,
+      {
+        baseUrl: restUrl,
+        wsUrl,
+        accounts: [
+          { id: 'primary', secretKey: SDK_EXAMPLE_PRIVATE_KEY },
+          { id: 'secondary', secretKey: RFC8032_TEST2_SEED },
+        ],
+      },
+      { pathPrefix: 'exchanges.pacifica.options' },
+    );
+    const exchange = pacifica.create(
+      { id: 'pacifica', mode: 'paper', clock: { now: () => Date.now() } as never, logger: console as never },
+      options,
+    );
+    try {
+      await exchange.connect();
+      expect(exchange.accounts()).toEqual(['primary', 'secondary']);
+      expect((await exchange.fetchTicker('BTC')).mark).toBeGreaterThan(0);
+      expect((await exchange.fetchAccount('secondary')).equity).toBe(100_000);
+    } finally {
+      await exchange.close();
+      await simulator.stop();
+    }
+  });
+
   it('options are strict and name the field', () => {
     expect(() =>
       parsePluginOptions(pacifica, { accounts: [{ secretKey: SDK_EXAMPLE_PRIVATE_KEY }], apikey: 'x' }),
