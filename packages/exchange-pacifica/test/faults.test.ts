@@ -128,9 +128,9 @@ describe('dropped sockets', () => {
 
 describe('heartbeat, stale streams and connection limits', () => {
   it('pings keep an idle connection alive past the server idle timeout', async () => {
-    const { simulator, exchange } = await venue({ idleTimeoutMs: 400 }, { pingIntervalMs: 100 });
+    const { simulator, exchange } = await venue({ idleTimeoutMs: 1_000 }, { pingIntervalMs: 100 });
     await exchange.connect();
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect(exchange.sockets().market?.stats.reconnects).toBe(0);
     expect(simulator.connectionCount()).toBe(3); // market data + two accounts
   });
