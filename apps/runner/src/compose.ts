@@ -134,14 +134,41 @@ export async function planComposition(
   const issues: ConfigIssue[] = [];
   const at = (pathText: string) => ({ file, path: pathText, line: loaded.lineOf(pathText) });
 
+  // A plugin that does not resolve is one problem among the others: collect them all.
+  let missingPlugin = false;
+  const resolveOrNote = async <Kind extends PluginKind>(
+    kind: Kind,
+    specifier: string,
+    where: { file: string; path: string; line: number | undefined },
+  ) => {
+    try {
+      return await pluginFor(kind, specifier, plugins, where);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      if (error.code === 'PLUGIN_NOT_FOUND') missingPlugin = true;
+      // The candidates tried, indented under the problem they explain.
+      const detail = error.message
+        .split('\n')
+        .slice(1)
+        .map((line) => `    ${line}`)
+        .join('\n');
+      for (const issue of error.issues)
+        issues.push({
+          path: issue.path,
+          message: `${issue.message}${where.line ? ` (line ${where.line})` : ''}${detail ? `\n${detail}` : ''}`,
+        });
+      return undefined;
+    }
+  };
+
   const exchanges: ExchangePlan[] = [];
   for (const [id, entry] of Object.entries(config.exchanges)) {
-    const plugin = await pluginFor(
+    const plugin = await resolveOrNote(
       'exchange',
       entry.plugin ?? id,
-      plugins,
       at(entry.plugin ? `exchanges.${id}.plugin` : `exchanges.${id}`),
     );
+    if (!plugin) continue;
     const parsed = validateOptions(plugin, entry.options, loaded, ['exchanges', id, 'options'], issues);
     exchanges.push({ id, plugin, options: parsed });
   }
@@ -154,7 +181,8 @@ export async function planComposition(
     const options: unknown[] = [];
     const entries: readonly PluginEntry[] = config[section];
     for (const [index, entry] of entries.entries()) {
-      const plugin = await pluginFor(kind, entry.plugin, plugins, at(`${section}[${index}].plugin`));
+      const plugin = await resolveOrNote(kind, entry.plugin, at(`${section}[${index}].plugin`));
+      if (!plugin) continue;
       const parsed = validateOptions(plugin, entry.options, loaded, [section, index, 'options'], issues);
       options.push(parsed);
       const setup = (plugin as unknown as { setup(context: unknown, options: unknown): Component }).setup;
@@ -183,7 +211,11 @@ export async function planComposition(
   });
   if (issues.length > 0) {
     const lines = issues.map((issue) => `  - ${issue.path}: ${issue.message}`).join('\n');
-    throw new ConfigError(`${file}: invalid configuration\n${lines}`, { file, issues });
+    throw new ConfigError(`${file}: invalid configuration\n${lines}`, {
+      file,
+      issues,
+      ...(missingPlugin ? { code: 'PLUGIN_NOT_FOUND' as const } : {}),
+    });
   }
   return {
     exchanges,

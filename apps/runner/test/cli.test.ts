@@ -145,9 +145,37 @@ describe('config errors name the file, the path and the problem', () => {
     const file = writeConfig(`${SIM_EXCHANGE}strategies:\n  - plugin: sma-crosss\n`);
     const { code, stderr } = await runCli(['--config', file]);
     expect(code).toBe(2);
-    expect(stderr).toContain(`${file}: strategies[0].plugin (line 6): unknown strategy plugin "sma-crosss"`);
+    expect(stderr).toContain(`${file}: invalid configuration`);
+    expect(stderr).toContain('  - strategies[0].plugin: unknown strategy plugin "sma-crosss" (line 6)');
     expect(stderr).toContain('package @perpkit/strategy-sma-crosss');
     expect(stderr).toContain('[PLUGIN_NOT_FOUND]');
+  });
+
+  it('every plugin problem of the file at once: an unknown plugin, a wrong type, an unknown option', async () => {
+    const file = writeConfig(
+      [
+        'exchanges:',
+        '  sim:',
+        '    options:',
+        "      markets: [{ symbol: BTC, tickSize: '0.1', lotSize: '0.001', maxLeverage: high }]",
+        'strategies:',
+        '  - plugin: sma-crosss',
+        'riskGates:',
+        '  - plugin: pacing',
+        '    options: { maxTradesPerHour: 5, maxTradesPerHuor: 6 }',
+        '',
+      ].join('\n'),
+    );
+    const { code, stderr } = await runCli(['--config', file]);
+    expect(code).toBe(2);
+    const problems = stderr.split('\n').filter((line) => line.startsWith('  - '));
+    expect(problems.map((line) => line.slice(4).split(':')[0])).toEqual([
+      'exchanges.sim.options.markets[0].maxLeverage',
+      'strategies[0].plugin',
+      'riskGates[0].options.maxTradesPerHuor',
+    ]);
+    expect(stderr).toContain('      - package @perpkit/strategy-sma-crosss');
+    expect(stderr).toMatch(/maxTradesPerHuor/);
   });
 
   it('a strategy pointing at an exchange that is not configured', async () => {

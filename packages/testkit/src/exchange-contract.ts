@@ -498,6 +498,23 @@ export function contractQuantity(market: Market, price: number): string {
  * Runs the exchange contract against an adapter. `createHarness` is called once per case and must
  * return an isolated venue (a fresh simulator, fresh accounts).
  */
+/**
+ * Which cases run and which skip for an exchange's declared capabilities (and the harness's
+ * controls): a case never fails for a capability the exchange does not claim.
+ */
+export function contractCasesFor(
+  capabilities: ExchangeCapabilities,
+  harness: ExchangeContractHarness,
+): { readonly run: readonly string[]; readonly skip: readonly string[] } {
+  const run: string[] = [];
+  const skip: string[] = [];
+  for (const contractCase of EXCHANGE_CONTRACT_CASES)
+    (contractCase.requires && !contractCase.requires(capabilities, harness) ? skip : run).push(
+      contractCase.id,
+    );
+  return { run, skip };
+}
+
 export function describeExchangeContract(
   name: string,
   createHarness: () => Promise<ExchangeContractHarness> | ExchangeContractHarness,
