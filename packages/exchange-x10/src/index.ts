@@ -1,0 +1,2 @@
+export * from './key-derivation';
+export * from './signing';
