@@ -101,6 +101,11 @@ export class X10Exchange implements Exchange {
   private readonly orderWaiters = new Map<string, Set<(order: Order) => void>>();
   private readonly clientOrderIds = new BoundedMap<string, string>(10_000);
   private readonly venueIdsByClientId = new BoundedMap<string, string>(10_000);
+  /** Executions from TRADE messages not yet matched by an order report, per order id. */
+  private readonly pendingTrades = new BoundedMap<
+    string,
+    { quantity: number; price: number; isTaker: boolean }[]
+  >(10_000);
 
   constructor(options: X10OptionsInput, context: { id?: string; clock?: Clock } = {}) {
     this.options = x10OptionsSchema.parse(options);
@@ -872,6 +877,11 @@ export class X10Exchange implements Exchange {
     }
     state.streamSequence = seq;
     const accountId = state.options.id;
+    for (const trade of data?.trades ?? []) {
+      const list = this.pendingTrades.get(trade.orderId) ?? [];
+      list.push({ quantity: Number(trade.qty), price: Number(trade.price), isTaker: trade.isTaker });
+      this.pendingTrades.set(trade.orderId, list);
+    }
     // The first snapshot describes the past: it seeds cumulative fills without reporting them.
     const seeding = type === 'SNAPSHOT' && !state.seeded;
     for (const venueOrder of data?.orders ?? []) {
@@ -886,7 +896,7 @@ export class X10Exchange implements Exchange {
         continue;
       }
       this.events.emit('order', order);
-      this.emitFillDelta(order, type === 'SNAPSHOT' ? undefined : (data?.trades ?? undefined));
+      this.emitFillDelta(order);
     }
     if (data?.positions) {
       if (type === 'SNAPSHOT') state.positions.clear();
@@ -903,37 +913,45 @@ export class X10Exchange implements Exchange {
     if (type === 'SNAPSHOT') state.seeded = true;
   }
 
-  /** Turns the cumulative `filledQty` / `payedFee` of an order report into a fill event. */
-  private emitFillDelta(
-    order: Order,
-    trades: readonly { orderId: string; isTaker: boolean; id: string }[] | undefined,
-  ): void {
+  /**
+   * Turns the cumulative `filledQty` / `payedFee` of an order report into a fill event: the
+   * difference from the last report of the same order. A repeated report adds nothing. The price is
+   * the executions' own price when TRADE messages account for the difference, else the VWAP delta.
+   */
+  private emitFillDelta(order: Order): void {
     const previous = this.fillProgress.get(order.id) ?? { quantity: 0, fee: 0, notional: 0 };
     const quantity = order.filledQuantity - previous.quantity;
     if (!(quantity > 1e-12)) return;
     const notional = order.filledQuantity * order.averagePrice;
     const fee = order.fee - previous.fee;
-    const trade = trades?.find((candidate) => candidate.orderId === order.id);
-    const liquidity = trade
-      ? trade.isTaker
-        ? 'taker'
-        : 'maker'
-      : order.type === 'market' || order.timeInForce === 'ioc'
-        ? 'taker'
-        : 'maker';
+    const trades = this.pendingTrades.get(order.id) ?? [];
+    const traded = trades.reduce((sum, trade) => sum + trade.quantity, 0);
+    const matched = trades.length > 0 && Math.abs(traded - quantity) <= 1e-9 * Math.max(1, quantity);
+    let price = (notional - previous.notional) / quantity;
+    if (matched) {
+      price =
+        trades.length === 1
+          ? (trades[0] as { price: number }).price
+          : trades.reduce((sum, trade) => sum + trade.price * trade.quantity, 0) / traded;
+      this.pendingTrades.set(order.id, []);
+    }
+    const taker = matched
+      ? trades.some((trade) => trade.isTaker)
+      : order.type === 'market' || order.timeInForce === 'ioc' || trades.some((trade) => trade.isTaker);
     this.fillProgress.set(order.id, { quantity: order.filledQuantity, fee: order.fee, notional });
     const fill: Fill = {
-      id: trade?.id ?? `${order.id}:${order.filledQuantity}`,
+      // One report can cover several executions; its id is the order and its cumulative size.
+      id: `${order.id}:${order.filledQuantity}`,
       orderId: order.id,
       ...(order.clientOrderId ? { clientOrderId: order.clientOrderId } : {}),
       exchange: this.id,
       account: order.account,
       symbol: order.symbol,
       side: order.side,
-      price: (notional - previous.notional) / quantity,
+      price,
       quantity,
       fee,
-      liquidity,
+      liquidity: taker ? 'taker' : 'maker',
       timestamp: order.updatedAt,
       cumulativeQuantity: order.filledQuantity,
       cumulativeFee: order.fee,

@@ -137,7 +137,8 @@ interface Socket {
   readonly path: string;
   readonly apiKey?: string;
   sequence: number;
-  alive: boolean;
+  /** When the last pong arrived (performance.now()). */
+  lastPong: number;
 }
 
 interface VenueOrderRecord {
@@ -428,11 +429,11 @@ export class X10Simulator {
         path: decodeURIComponent(path),
         ...(apiKey ? { apiKey } : {}),
         sequence: 0,
-        alive: true,
+        lastPong: performance.now(),
       };
       this.sockets.add(entry);
       ws.on('pong', () => {
-        entry.alive = true;
+        entry.lastPong = performance.now();
       });
       ws.on('close', () => this.sockets.delete(entry));
       ws.on('error', () => this.sockets.delete(entry));
@@ -471,10 +472,11 @@ export class X10Simulator {
   private pingAll(): void {
     const deadline = this.options.pongTimeoutMs;
     for (const entry of this.sockets) {
-      entry.alive = false;
+      const sentAt = performance.now();
       entry.socket.ping();
+      // Each ping has its own deadline: no pong since it was sent means the client is gone.
       const timer = setTimeout(() => {
-        if (!entry.alive) entry.socket.terminate();
+        if (entry.lastPong < sentAt) entry.socket.terminate();
       }, deadline);
       timer.unref?.();
     }
