@@ -658,11 +658,11 @@ export class X10Exchange implements Exchange {
     if (orderId === undefined) {
       if (request.clientOrderId === undefined)
         throw this.error('INVALID_ARGUMENT', 'cancelOrder needs orderId or clientOrderId');
-      await this.rest.cancelOrderByExternalId(state.options.apiKey, request.clientOrderId);
-      throw this.error(
-        'ORDER_NOT_FOUND',
-        `order with client id ${request.clientOrderId} is not known locally; cancel sent`,
-      );
+      // Placed by another process: the venue lists it with the client id as its external id.
+      const open = await this.fetchOpenOrders(request.account, request.symbol);
+      orderId = open.find((order) => order.clientOrderId === request.clientOrderId)?.id;
+      if (orderId === undefined)
+        throw this.error('ORDER_NOT_FOUND', `no open order with client id ${request.clientOrderId}`);
     }
     const current = await this.fetchOrder(request.account, orderId);
     if (!current || FINAL_STATUSES.includes(current.status))

@@ -14,3 +14,15 @@ describeExchangeContract('X10Exchange against the Extended simulator', async () 
     teardown: () => simulator.close(),
   };
 });
+
+// Without the account stream the adapter learns order states by polling REST.
+describeExchangeContract('X10Exchange against the Extended simulator, REST polling only', async () => {
+  const simulator = await X10Simulator.start(simulatorOptions());
+  const exchange = new X10Exchange(adapterOptions(simulator, { accountStream: false }), { id: 'x10' });
+  return {
+    exchange,
+    symbol: BTC.name,
+    setPrice: (price) => simulator.setPrice(BTC.name, price),
+    teardown: () => simulator.close(),
+  };
+});

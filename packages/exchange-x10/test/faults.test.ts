@@ -282,6 +282,26 @@ describe('venue checks on orders (simulator)', () => {
   });
 });
 
+describe('client order ids', () => {
+  it('an order placed by another process is cancelled by its client id', async () => {
+    const { simulator, exchange } = await pair();
+    // Another process (plain REST) places the order; this adapter only knows the client id.
+    const body = signedBody({ externalId: 'desk-order-7', nonce: 77 });
+    expect((await postOrder(simulator, body)).body.status).toBe('OK');
+    const listed = await exchange.fetchOpenOrders('main', BTC.name);
+    expect(listed.map((order) => order.clientOrderId)).toContain('desk-order-7');
+    const cancelled = await exchange.cancelOrder({
+      account: 'main',
+      symbol: BTC.name,
+      clientOrderId: 'desk-order-7',
+    });
+    expect(cancelled.status).toBe('cancelled');
+    await expect(
+      exchange.cancelOrder({ account: 'main', symbol: BTC.name, clientOrderId: 'desk-order-7' }),
+    ).rejects.toMatchObject({ code: 'ORDER_NOT_FOUND' });
+  });
+});
+
 describe('fills and funding', () => {
   it('fills across levels are reported once each, with cumulative fields; a reconnect snapshot adds none', async () => {
     const { simulator, exchange } = await pair();
