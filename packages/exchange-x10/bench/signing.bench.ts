@@ -24,12 +24,14 @@ const account = {
   starkPrivateKey: '0x7a7ff6fd3cab02ccdcd4a572563f5976f8976899b03a39773795a3c486d4986',
   starkPublicKey: '0x61c5e7e8339b7d56f197f54ea91b776776690e3232313de0f2ecbd0ef76f466',
 };
+// A bot's usual flow: a few clip sizes, prices moving. `distinctSizes` makes every size new.
+let distinctSizes = false;
 const input = (nonce: number): CreateOrderRequestInput => ({
   market,
   account,
   side: nonce % 2 === 0 ? 'BUY' : 'SELL',
   type: 'LIMIT',
-  qty: '0.01234',
+  qty: distinctSizes ? (0.001 + nonce / 100_000).toFixed(5) : '0.01234',
   price: (60_000 + (nonce % 1000) / 10).toFixed(1),
   timeInForce: 'GTT',
   feeRate: '0.00025',
@@ -59,9 +61,14 @@ function measure(label: string, count: number, run: (index: number) => void): nu
 
 const count = Number(process.env.BENCH_ORDERS ?? 4000);
 console.log(`node ${process.version}, ${count} orders per run`);
-const full = measure('createOrderRequest (signed JSON body)', count, (index) =>
+const full = measure('createOrderRequest, repeated sizes', count, (index) =>
   createOrderRequest(input(index)),
 );
+distinctSizes = true;
+const everyNew = measure('createOrderRequest, every size new', count, (index) =>
+  createOrderRequest(input(index)),
+);
+distinctSizes = false;
 measure('orderMessageHash only', count, (index) => orderMessageHash(input(index)));
 const hash = orderMessageHash(input(1));
 measure('signMessageHash only', count, (index) =>
@@ -74,5 +81,5 @@ measure('reference: @scure poseidonHashMany + sign', Math.ceil(count / 8), (inde
   sign(`0x${digest.toString(16)}`, account.starkPrivateKey.slice(2));
 });
 console.log(
-  `target 2000 signed orders/s on one core: ${full > 2000 ? 'met' : 'NOT met'} (${Math.round(full)}/s)`,
+  `target 2000 signed orders/s on one core: ${everyNew > 2000 ? 'met' : full > 2000 ? 'met for repeated sizes only' : 'NOT met'} (${Math.round(full)}/s repeated sizes, ${Math.round(everyNew)}/s every size new)`,
 );

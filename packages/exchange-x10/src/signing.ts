@@ -108,11 +108,12 @@ function checkRange(value: bigint, min: bigint, max: bigint, field: string): voi
 // account), the "StarkNet Message" prefix and domain hash (per chain). Bounded: a handful of keys.
 const structPrefixes = new Map<bigint, SpongeState>();
 const messagePrefixes = new Map<string, SpongeState>();
+const sizedPrefixes = new Map<string, SpongeState>();
 
 function cached<K, V>(map: Map<K, V>, key: K, build: () => V): V {
   let value = map.get(key);
   if (value === undefined) {
-    if (map.size >= 256) map.clear();
+    if (map.size >= 1024) map.clear();
     value = build();
     map.set(key, value);
   }
@@ -136,9 +137,11 @@ export function orderStructHash(fields: StarkOrderFields): bigint {
   const prefix = cached(structPrefixes, fields.positionId, () =>
     absorb(EMPTY_SPONGE, [ORDER_SELECTOR, fields.positionId]),
   );
-  return finish(prefix, [
-    fields.baseAssetId,
-    toFelt(fields.baseAmount),
+  // Bots repeat order sizes: the state after (market, signed size) is reused when it recurs.
+  const sized = cached(sizedPrefixes, `${fields.positionId}:${fields.baseAssetId}:${fields.baseAmount}`, () =>
+    absorb(prefix, [fields.baseAssetId, toFelt(fields.baseAmount)]),
+  );
+  return finish(sized, [
     fields.quoteAssetId,
     toFelt(fields.quoteAmount),
     fields.feeAssetId,

@@ -1,3 +1,4 @@
+import { ethSigToPrivate, grindKey } from '@scure/starknet';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseDecimal } from '../src/amounts';
@@ -202,6 +203,21 @@ describe('golden vectors: key derivation', () => {
     });
     expect(keys.starkPrivateKey).toBe(KEY_DERIVATION.starkPrivateKey);
     expect(keys.starkPublicKey).toBe(KEY_DERIVATION.starkPublicKey);
+  });
+
+  it('an r with a leading zero byte is ground as minimal bytes, like the venue library (not as 32 bytes)', () => {
+    const r = `00${'ab'.repeat(31)}`;
+    const signature = `0x${r}${'11'.repeat(32)}1b`;
+    const keys = deriveStarkKeyFromEthSignature(signature);
+    // Oracle: @scure/starknet's grinding of the seed bytes without the zero byte (what Rust's
+    // BigUint::to_bytes_be feeds SHA-256); its ethSigToPrivate keeps the zero byte and differs.
+    expect(BigInt(keys.starkPrivateKey)).toBe(BigInt(`0x${grindKey(r.slice(2))}`));
+    expect(BigInt(keys.starkPrivateKey)).not.toBe(BigInt(`0x${ethSigToPrivate(signature)}`));
+    // Without a leading zero both agree.
+    const plain = `0x${'ab'.repeat(32)}${'11'.repeat(32)}1b`;
+    expect(BigInt(deriveStarkKeyFromEthSignature(plain).starkPrivateKey)).toBe(
+      BigInt(`0x${ethSigToPrivate(plain)}`),
+    );
   });
 
   it('the fixture account public key is the Stark key of its private key', () => {
