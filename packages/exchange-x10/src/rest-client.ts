@@ -191,7 +191,7 @@ export class X10RestClient {
       parsed = envelopeSchema.parse(JSON.parse(text));
     } catch {
       throw this.error(
-        response.status === 404 ? 'EXCHANGE_PROTOCOL' : 'EXCHANGE_PROTOCOL',
+        'EXCHANGE_PROTOCOL',
         `${method} ${path}: HTTP ${response.status} with a body that is not the venue's envelope`,
         false,
       );

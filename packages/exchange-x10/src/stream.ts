@@ -37,9 +37,11 @@ export class StreamConnection {
   private open(): Promise<void> {
     return new Promise((resolve, reject) => {
       let settled = false;
+      let opened = false;
       const socket = new WebSocket(this.options.url, { headers: { ...this.options.headers } });
       this.socket = socket;
       socket.on('open', () => {
+        opened = true;
         this.attempt = 0;
         this.touch();
         this.options.onState(true);
@@ -71,7 +73,9 @@ export class StreamConnection {
         this.socket = undefined;
         if (this.closed) return;
         this.options.onState(false, `closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`);
-        if (settled) this.scheduleReconnect();
+        // A socket that never opened failed its handshake: the caller of open() decides (the first
+        // start() rejects; a reconnect attempt schedules the next one).
+        if (opened) this.scheduleReconnect();
       });
     });
   }
