@@ -10,6 +10,8 @@ import { poseidonSmall } from '@scure/starknet';
 const P = 2n ** 251n + 17n * 2n ** 192n + 1n;
 const FULL_HALF = 4;
 const PARTIAL = 83;
+/** The inverse of 2 in the field. */
+const HALF = (P + 1n) / 2n;
 
 // The round constants come from @scure/starknet itself, so both implementations share one source.
 const ROUND_CONSTANTS: readonly (readonly [bigint, bigint, bigint])[] = (
@@ -64,23 +66,28 @@ export function permute(state0: bigint, state1: bigint, state2: bigint): [bigint
     s1 = total - (a1 << 1n);
     s2 = total - 3n * a2;
   }
+  // In partial rounds the two linear lanes only matter through u = s0 + s1 and v = s0 − s1:
+  // u' = 2(u + v + x), v' = 2u, s2' = u − 2x (x the cubed lane), two operations fewer a round.
+  let u = s0 + s1;
+  let v = s0 - s1;
   for (let round = 0; round < PARTIAL; round++) {
-    // The linear lanes grow by at most ×5 a round; fold them back every 8 rounds so every cubed
-    // value stays near 256 bits.
+    // The lanes grow by a few bits a round; fold them back every 8 rounds so every cubed value
+    // stays near 256 bits.
     if ((round & 7) === 7) {
-      s0 %= P;
-      s1 %= P;
+      u %= P;
+      v %= P;
       s2 %= P;
     }
     let x = s2 + (partialConstants[round] as bigint);
     x = (x * x * x) % P;
-    const total = s0 + s1 + x;
-    s0 = total + (s0 << 1n);
-    s1 = total - (s1 << 1n);
-    s2 = total - 3n * x;
+    const nextU = (u + v + x) << 1n;
+    v = u << 1n;
+    s2 = u - (x << 1n);
+    u = nextU;
   }
-  s0 %= P;
-  s1 %= P;
+  // s0 = (u + v) / 2 and s1 = (u − v) / 2 in the field.
+  s0 = (((u + v) % P) * HALF) % P;
+  s1 = (((u - v) % P) * HALF) % P;
   s2 %= P;
   for (let round = 0; round < FULL_HALF; round++) {
     const constants =
