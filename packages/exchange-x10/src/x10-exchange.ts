@@ -5,6 +5,7 @@ import {
   type CancelAllRequest,
   type CancelOrderRequest,
   type Clock,
+  ConfigError,
   type ConnectionState,
   type Exchange,
   type ExchangeCapabilities,
@@ -142,17 +143,23 @@ export class X10Exchange implements Exchange {
       withdraw: false,
       setLeverage: false,
     };
-    for (const account of this.options.accounts) {
+    this.options.accounts.forEach((account, index) => {
+      const derived = starkPublicKeyOf(account.starkPrivateKey);
+      // A public key that does not belong to the private key would sign orders the venue refuses.
+      if (account.starkPublicKey !== undefined && BigInt(account.starkPublicKey) !== BigInt(derived))
+        throw new ConfigError(`accounts[${index}].starkPublicKey is not the Stark key of starkPrivateKey`, {
+          issues: [{ path: `accounts[${index}].starkPublicKey`, message: 'does not match starkPrivateKey' }],
+        });
       this.accountStates.set(account.id, {
         options: account,
-        starkPublicKey: account.starkPublicKey ?? starkPublicKeyOf(account.starkPrivateKey),
+        starkPublicKey: derived,
         feeRates: new Map(),
         makerRates: new Map(),
         takerRates: new Map(),
         seeded: false,
         positions: new Map(),
       });
-    }
+    });
   }
 
   private error(code: ConstructorParameters<typeof ExchangeError>[0], message: string, retryable = false) {

@@ -5,11 +5,13 @@ import { OrderBookState } from '../src/order-book';
 import { X10Exchange } from '../src/x10-exchange';
 import { ACCOUNT } from './helpers';
 
-const options = {
-  accounts: [
-    { id: 'main', apiKey: ACCOUNT.apiKey, starkPrivateKey: ACCOUNT.starkPrivateKey, vault: ACCOUNT.vault },
-  ],
+const account = {
+  id: 'main',
+  apiKey: ACCOUNT.apiKey,
+  starkPrivateKey: ACCOUNT.starkPrivateKey,
+  vault: ACCOUNT.vault,
 };
+const options = { accounts: [account] };
 
 describe('plugin', () => {
   it('is a valid exchange plugin whose factory builds an X10Exchange without I/O', () => {
@@ -24,10 +26,18 @@ describe('plugin', () => {
     expect(exchange.accounts()).toEqual(['main']);
   });
 
+  it("a Stark public key that is not the private key's is refused up front, naming the field", () => {
+    const wrong = { accounts: [{ ...account, starkPublicKey: '0x1234' }] };
+    expect(() => new X10Exchange(wrong)).toThrow(/accounts\[0\]\.starkPublicKey/);
+    expect(
+      () => new X10Exchange({ accounts: [{ ...account, starkPublicKey: ACCOUNT.starkPublicKey }] }),
+    ).not.toThrow();
+  });
+
   it('options are strict and name the bad field', () => {
     expect(() => parsePluginOptions(plugin, { ...options, apiSecret: 'x' })).toThrow(ConfigError);
     try {
-      parsePluginOptions(plugin, { accounts: [{ ...options.accounts[0], starkPrivateKey: 'not-hex' }] });
+      parsePluginOptions(plugin, { accounts: [{ ...account, starkPrivateKey: 'not-hex' }] });
       expect.unreachable();
     } catch (error) {
       expect((error as ConfigError).issues?.[0]?.path).toContain('accounts');
