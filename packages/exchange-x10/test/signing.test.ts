@@ -1,4 +1,4 @@
-import { ethSigToPrivate, grindKey } from '@scure/starknet';
+import { ethSigToPrivate, grindKey, sign } from '@scure/starknet';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseDecimal } from '../src/amounts';
@@ -181,6 +181,26 @@ describe('golden vectors: python_sdk order objects', () => {
     } as const;
     expectSameJson(createOrderRequest({ ...tpsl, qty: '0.0001', tpSlType: 'ORDER' }), TPSL_PARTIAL);
     expectSameJson(createOrderRequest({ ...tpsl, qty: '0', tpSlType: 'POSITION' }), TPSL_POSITION);
+  });
+
+  it('@scure/starknet sign (RFC 6979 k) reproduces the fixture signatures too', () => {
+    const marketBuy: CreateOrderRequestInput = {
+      ...base,
+      type: 'MARKET',
+      timeInForce: 'IOC',
+      side: 'BUY',
+      price: '50375.0',
+    };
+    const cases: [CreateOrderRequestInput, { settlement: { signature: { r: string; s: string } } }][] = [
+      [base, LIMIT_SELL],
+      [marketBuy, MARKET_BUY],
+    ];
+    for (const [input, expected] of cases) {
+      const hash = orderMessageHash(input);
+      const signature = sign(`0x${hash.toString(16)}`, TEST_ACCOUNT.starkPrivateKey.slice(2));
+      expect(`0x${signature.r.toString(16)}`).toBe(expected.settlement.signature.r);
+      expect(`0x${signature.s.toString(16)}`).toBe(expected.settlement.signature.s);
+    }
   });
 
   it('orderMessageHash is the order id', () => {
