@@ -1,1 +1,7 @@
-export {};
+export {
+  type LighterSimAccount,
+  type LighterSimMarket,
+  LighterSimulator,
+  type LighterSimulatorOptions,
+  SIM_ERROR,
+} from './lighter-simulator';
