@@ -142,7 +142,8 @@ export class LighterExchange implements Exchange {
   private readonly streamChannels = new Map<string, number>();
   private readonly accountSnapshots = new Map<string, AccountSnapshot>();
   private readonly seenFunding = new Set<string>();
-  private readonly snapshotSeen = new Set<number>();
+  /** Trades and funding older than this are history when an account snapshot repeats them. */
+  private connectedAt = Number.POSITIVE_INFINITY;
   private markets: Map<string, MarketInfo> | undefined;
   private marketsByIndex = new Map<number, MarketInfo>();
   private loadingMarkets: Promise<Map<string, MarketInfo>> | undefined;
@@ -220,6 +221,7 @@ export class LighterExchange implements Exchange {
   }
 
   private async doConnect(): Promise<void> {
+    this.connectedAt = this.clock.now();
     await this.loadMarkets();
     if (!this.options.stream) return;
     const stream = new LighterStream({
@@ -600,7 +602,7 @@ export class LighterExchange implements Exchange {
       await this.loadMarkets();
       const wire = await this.fetchWireAccount(config.index);
       const indexes = new Set<number>();
-      for (const position of wire.positions as (WirePosition & { open_order_count?: number })[]) {
+      for (const position of wire.positions) {
         if ((position.open_order_count ?? 0) > 0) indexes.add(position.market_id);
       }
       for (const record of this.tracker.open(config.index)) {
@@ -1091,7 +1093,7 @@ export class LighterExchange implements Exchange {
     try {
       const type = String(message.type);
       const kind = type.slice(type.indexOf('/') + 1);
-      if (kind === 'account_all') this.onAccountAll(message, type.startsWith('subscribed'));
+      if (kind === 'account_all') this.onAccountAll(message);
       else if (kind === 'order_book') this.onOrderBook(message, type.startsWith('subscribed'));
       else if (kind === 'market_stats') this.onMarketStats(message);
     } catch (error) {
@@ -1099,7 +1101,7 @@ export class LighterExchange implements Exchange {
     }
   }
 
-  private onAccountAll(message: Record<string, unknown>, snapshot: boolean): void {
+  private onAccountAll(message: Record<string, unknown>): void {
     const parsed = accountAllMessageSchema.safeParse(message);
     if (!parsed.success) {
       this.protocolError('malformed account_all message', parsed.error);
@@ -1108,14 +1110,16 @@ export class LighterExchange implements Exchange {
     const accountIndex = Number(parsed.data.channel.split(':')[1]);
     if (!this.accountConfigs.has(accountIndex)) return;
     const now = this.clock.now();
-    // The first snapshot after start carries history: its trades are not new fills. Later
-    // snapshots (after a reconnect) may carry fills of our orders missed while disconnected.
-    const history = snapshot && !this.snapshotSeen.has(accountIndex);
-    if (snapshot) this.snapshotSeen.add(accountIndex);
+    // Account messages repeat history (every snapshot, after each reconnect). A trade is a new fill
+    // when it belongs to an order this adapter placed, or happened after it connected; the rest is
+    // history, remembered so it is never reported. Trade ids make repeats harmless either way.
     for (const trade of parsed.data.trades ?? []) {
       const info = this.marketsByIndex.get(trade.market_id);
       if (!info) continue;
-      if (history) {
+      if (
+        !this.tracker.knowsOrderOf(accountIndex, trade) &&
+        toMillis(trade.timestamp, now) < this.connectedAt
+      ) {
         this.tracker.markSeen(accountIndex, trade);
         continue;
       }
@@ -1132,7 +1136,7 @@ export class LighterExchange implements Exchange {
       const payment = this.toFundingPayment(accountIndex, funding);
       if (!payment || this.seenFunding.has(payment.id)) continue;
       this.seenFunding.add(payment.id);
-      if (!history) this.events.emit('funding', payment);
+      if (payment.fundingTime >= this.connectedAt - HOUR) this.events.emit('funding', payment);
     }
   }
 

@@ -321,6 +321,16 @@ export class OrderTracker {
     return fills;
   }
 
+  /** Whether one of our sides of the trade is an order this tracker holds. */
+  knowsOrderOf(accountIndex: number, trade: WireTrade): boolean {
+    const known = (clientIndex: number | undefined) =>
+      clientIndex !== undefined && clientIndex > 0 && this.get(accountIndex, clientIndex) !== undefined;
+    return (
+      (trade.ask_account_id === accountIndex && known(trade.ask_client_id)) ||
+      (trade.bid_account_id === accountIndex && known(trade.bid_client_id))
+    );
+  }
+
   /** Marks trades as seen without emitting them (history in the first snapshot after start). */
   markSeen(accountIndex: number, trade: WireTrade): void {
     if (trade.ask_account_id === accountIndex) this.seenTrades.add(`${accountIndex}:${trade.trade_id}:sell`);

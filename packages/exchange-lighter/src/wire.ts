@@ -51,6 +51,7 @@ export const positionSchema = z.object({
   allocated_margin: decimal.optional(),
   initial_margin_fraction: decimal.optional(),
   total_funding_paid_out: decimal.optional(),
+  open_order_count: integer.optional(),
 });
 export type WirePosition = z.output<typeof positionSchema>;
 

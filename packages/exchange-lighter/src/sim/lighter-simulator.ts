@@ -175,6 +175,12 @@ export class LighterSimulator {
   readonly rejections: { code: number; message: string }[] = [];
   /** Transactions accepted, by type. */
   readonly accepted = { createOrder: 0, cancelOrder: 0 };
+  /**
+   * Called after each `nextNonce` answer: a test can play another client racing for the same key
+   * (consuming the nonce just handed out).
+   */
+  afterNextNonce: ((accountIndex: number, apiKeyIndex: number) => void) | undefined;
+  private injectedFailure: { code: number; message: string } | undefined;
 
   private readonly clock: Clock;
   private readonly markets = new Map<number, SimMarketInfo>();
@@ -350,6 +356,11 @@ export class LighterSimulator {
     for (const client of this.clients) client.socket.send(text);
   }
 
+  /** The next `sendTx`/`sendTxBatch` fails at the API with this code (nothing executes, no nonce used). */
+  failNextTx(code: number, message: string): void {
+    this.injectedFailure = { code, message };
+  }
+
   /** The next nonce the simulator expects for an API key. */
   nonceOf(accountIndex: number, apiKeyIndex: number): number {
     return this.requireKey(accountIndex, apiKeyIndex).nonce;
@@ -480,7 +491,9 @@ export class LighterSimulator {
         const apiKey = this.integerParameter(query, 'api_key_index') as number;
         const key = this.apiKeys.get(`${account}:${apiKey}`);
         if (!key) throw new ApiError(SIM_ERROR.apiKeyNotFound, 'api key not found');
-        return { code: 200, nonce: key.nonce };
+        const answer = { code: 200, nonce: key.nonce };
+        this.afterNextNonce?.(account, apiKey);
+        return answer;
       }
       default:
         throw new ApiError(SIM_ERROR.invalidParameter, `no endpoint GET /api/v1/${path}`, 404);
@@ -700,7 +713,14 @@ export class LighterSimulator {
 
   // ------------------------------------------------------------------ transactions
 
+  private takeInjectedFailure(): void {
+    const failure = this.injectedFailure;
+    this.injectedFailure = undefined;
+    if (failure) throw new ApiError(failure.code, failure.message);
+  }
+
   private sendTx(form: FormData): unknown {
+    this.takeInjectedFailure();
     const txType = Number(form.get('tx_type'));
     const txInfo = form.get('tx_info');
     if (typeof txInfo !== 'string') throw new ApiError(SIM_ERROR.invalidParameter, 'missing tx_info');
@@ -716,6 +736,7 @@ export class LighterSimulator {
   }
 
   private sendTxBatch(form: FormData): unknown {
+    this.takeInjectedFailure();
     let types: unknown;
     let infos: unknown;
     try {
