@@ -724,15 +724,15 @@ export class LighterExchange implements Exchange {
       }
       set.add(waiter);
       const timer = setTimeout(() => finish(undefined), timeoutMs);
-      // Without a live stream, ask the venue; with one, the stream normally answers first.
-      const poll = setInterval(
-        () => {
-          if (this.closed) return finish(undefined);
-          if (this.stream?.isConnected && !record.reported) return;
-          void this.refreshRecord(record).catch((error: unknown) => this.emitError(error));
-        },
-        this.stream?.isConnected ? 1_000 : 200,
-      );
+      // The stream normally answers first; the venue is asked too, every 200 ms while the stream
+      // is down and every second while it is up (a lost message must not strand the caller).
+      let ticks = 0;
+      const poll = setInterval(() => {
+        if (this.closed) return finish(undefined);
+        ticks += 1;
+        if (this.stream?.isConnected && ticks % 5 !== 0) return;
+        void this.refreshRecord(record).catch((error: unknown) => this.emitError(error));
+      }, 200);
       poll.unref?.();
     });
   }

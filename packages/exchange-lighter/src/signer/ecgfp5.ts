@@ -161,25 +161,43 @@ export function decodePoint(w: Fp5): CurvePoint | undefined {
   return { x, z: FP5_ONE, u: FP5_ONE, t: w };
 }
 
-function toAffine(point: CurvePoint): AffinePoint {
-  return {
-    x: fp5Multiply(point.x, fp5InverseOrZero(point.z)),
-    u: fp5Multiply(point.u, fp5InverseOrZero(point.t)),
-  };
+/** Affine forms of many points with one field inversion (Montgomery's trick over all z and t). */
+function toAffineBatch(points: readonly CurvePoint[]): AffinePoint[] {
+  const values: Fp5[] = [];
+  for (const point of points) values.push(point.z, point.t);
+  const prefix: Fp5[] = [];
+  let running: Fp5 = FP5_ONE;
+  for (const value of values) {
+    prefix.push(running);
+    running = fp5Multiply(running, value);
+  }
+  let inverse = fp5InverseOrZero(running);
+  const inverses: Fp5[] = new Array(values.length);
+  for (let index = values.length - 1; index >= 0; index -= 1) {
+    inverses[index] = fp5Multiply(inverse, prefix[index] as Fp5);
+    inverse = fp5Multiply(inverse, values[index] as Fp5);
+  }
+  return points.map((point, index) => ({
+    x: fp5Multiply(point.x, inverses[2 * index] as Fp5),
+    u: fp5Multiply(point.u, inverses[2 * index + 1] as Fp5),
+  }));
 }
 
-const WINDOW_BITS = 4;
-const WINDOW_HALF = 1 << (WINDOW_BITS - 1); // digits in [−8, 8]
-
-/** Signed base-16 digits of a scalar in [0, n), least significant first, each in [−8, 8]. */
-function signedDigits(scalar: bigint): number[] {
+/**
+ * Signed base-2^w digits of a scalar in [0, n), least significant first, each in [−2^(w−1), 2^(w−1)].
+ */
+function signedDigits(scalar: bigint, windowBits: number): number[] {
   const digits: number[] = [];
+  const size = 1 << windowBits;
+  const half = size >> 1;
+  const mask = BigInt(size - 1);
+  const shift = BigInt(windowBits);
   let rest = scalar;
   while (rest > 0n) {
-    let digit = Number(rest & 0xfn);
-    rest >>= 4n;
-    if (digit > WINDOW_HALF) {
-      digit -= 16;
+    let digit = Number(rest & mask);
+    rest >>= shift;
+    if (digit > half) {
+      digit -= size;
       rest += 1n;
     }
     digits.push(digit);
@@ -193,12 +211,17 @@ function addDigit(accumulator: CurvePoint, multiples: readonly AffinePoint[], di
   return addAffine(accumulator, digit > 0 ? entry : { x: entry.x, u: fp5Negate(entry.u) });
 }
 
-function smallMultiples(point: CurvePoint): AffinePoint[] {
+/** point, 2·point, …, count·point. */
+function multiplesOf(point: CurvePoint, count: number): CurvePoint[] {
   const multiples: CurvePoint[] = [point];
-  for (let index = 1; index < WINDOW_HALF; index += 1) {
-    multiples.push(pointAdd(multiples[index - 1] as CurvePoint, point));
+  for (let index = 1; index < count; index += 1) {
+    multiples.push(
+      index % 2 === 1
+        ? pointDouble(multiples[index >> 1] as CurvePoint)
+        : pointAdd(multiples[index - 1] as CurvePoint, point),
+    );
   }
-  return multiples.map(toAffine);
+  return multiples;
 }
 
 function reduceScalar(scalar: bigint): bigint {
@@ -206,31 +229,35 @@ function reduceScalar(scalar: bigint): bigint {
   return reduced < 0n ? reduced + CURVE_ORDER : reduced;
 }
 
+const VARIABLE_WINDOW_BITS = 4;
+
 /** scalar · point by a signed 4-bit window: 4 doublings and at most one addition per digit. */
 export function pointMultiply(point: CurvePoint, scalar: bigint): CurvePoint {
-  const digits = signedDigits(reduceScalar(scalar));
-  const multiples = smallMultiples(point);
+  const digits = signedDigits(reduceScalar(scalar), VARIABLE_WINDOW_BITS);
+  const multiples = toAffineBatch(multiplesOf(point, 1 << (VARIABLE_WINDOW_BITS - 1)));
   let accumulator = NEUTRAL;
   for (let index = digits.length - 1; index >= 0; index -= 1) {
-    for (let bit = 0; bit < WINDOW_BITS; bit += 1) accumulator = pointDouble(accumulator);
+    for (let bit = 0; bit < VARIABLE_WINDOW_BITS; bit += 1) accumulator = pointDouble(accumulator);
     accumulator = addDigit(accumulator, multiples, digits[index] as number);
   }
   return accumulator;
 }
 
 /**
- * Fixed-base table for the generator: row i holds 16^i·G, …, 8·16^i·G in affine form, so k·G is
- * one mixed addition per base-16 digit and no doubling. Built on first use (about 80 rows).
+ * Fixed-base table for the generator with 6-bit signed digits: row i holds 64^i·G, …, 32·64^i·G
+ * in affine form, so k·G is one mixed addition per digit (54 of them) and no doubling. Built on
+ * first use, with one inversion per row.
  */
+const FIXED_WINDOW_BITS = 6;
 let generatorTable: AffinePoint[][] | undefined;
 
 function buildGeneratorTable(): AffinePoint[][] {
   const rows: AffinePoint[][] = [];
   let base = GENERATOR;
-  const rowCount = Math.ceil(CURVE_ORDER.toString(2).length / WINDOW_BITS) + 1;
+  const rowCount = Math.ceil(CURVE_ORDER.toString(2).length / FIXED_WINDOW_BITS) + 1;
   for (let row = 0; row < rowCount; row += 1) {
-    rows.push(smallMultiples(base));
-    for (let bit = 0; bit < WINDOW_BITS; bit += 1) base = pointDouble(base);
+    rows.push(toAffineBatch(multiplesOf(base, 1 << (FIXED_WINDOW_BITS - 1))));
+    for (let bit = 0; bit < FIXED_WINDOW_BITS; bit += 1) base = pointDouble(base);
   }
   return rows;
 }
@@ -238,11 +265,12 @@ function buildGeneratorTable(): AffinePoint[][] {
 /** scalar · G with the fixed-base table. */
 export function generatorMultiply(scalar: bigint): CurvePoint {
   generatorTable ??= buildGeneratorTable();
-  const digits = signedDigits(reduceScalar(scalar));
+  const table = generatorTable;
+  const digits = signedDigits(reduceScalar(scalar), FIXED_WINDOW_BITS);
   let accumulator = NEUTRAL;
-  digits.forEach((digit, row) => {
-    accumulator = addDigit(accumulator, generatorTable?.[row] as AffinePoint[], digit);
-  });
+  for (let row = 0; row < digits.length; row += 1) {
+    accumulator = addDigit(accumulator, table[row] as AffinePoint[], digits[row] as number);
+  }
   return accumulator;
 }
 
