@@ -140,7 +140,8 @@ export class LighterExchange implements Exchange {
   private readonly marks = new Map<number, { mark: number; at: number }>();
   private readonly subscriptions = new Map<string, number>();
   private readonly streamChannels = new Map<string, number>();
-  private readonly accountSnapshots = new Map<string, AccountSnapshot>();
+  private readonly accountTimers = new Map<number, NodeJS.Timeout>();
+  private accountInterval: NodeJS.Timeout | undefined;
   private readonly seenFunding = new Set<string>();
   /** Trades and funding older than this are history when an account snapshot repeats them. */
   private connectedAt = Number.POSITIVE_INFINITY;
@@ -237,6 +238,32 @@ export class LighterExchange implements Exchange {
     this.stream = stream;
     for (const account of this.accountConfigs.keys()) this.retainChannel(`account_all/${account}`);
     await stream.start();
+    if (this.options.accountRefreshMs > 0) {
+      this.accountInterval = setInterval(() => {
+        for (const account of this.accountConfigs.keys()) this.scheduleAccountEvent(account, 0);
+      }, this.options.accountRefreshMs);
+      this.accountInterval.unref?.();
+    }
+  }
+
+  /**
+   * Account snapshots are REST reads (the stream carries positions but not collateral): after
+   * account activity on the stream, and every `accountRefreshMs`, the adapter reads the account and
+   * emits an `account` event. Bursts of activity coalesce into one read.
+   */
+  private scheduleAccountEvent(accountIndex: number, delayMs = 200): void {
+    if (this.closed || this.accountTimers.has(accountIndex)) return;
+    const timer = setTimeout(() => {
+      this.accountTimers.delete(accountIndex);
+      this.fetchAccount(String(accountIndex)).then(
+        (snapshot) => {
+          if (!this.closed) this.events.emit('account', snapshot);
+        },
+        (error: unknown) => this.emitError(error),
+      );
+    }, delayMs);
+    timer.unref?.();
+    this.accountTimers.set(accountIndex, timer);
   }
 
   async close(): Promise<void> {
@@ -244,6 +271,9 @@ export class LighterExchange implements Exchange {
     this.closed = true;
     this.stream?.close();
     this.stream = undefined;
+    clearInterval(this.accountInterval);
+    for (const timer of this.accountTimers.values()) clearTimeout(timer);
+    this.accountTimers.clear();
     for (const waiters of this.waiters.values()) waiters.clear();
     this.waiters.clear();
     this.events.emit('connection', 'disconnected', 'closed');
@@ -456,13 +486,7 @@ export class LighterExchange implements Exchange {
     const config = this.requireAccount(account);
     await this.loadMarkets();
     const wire = await this.fetchWireAccount(config.index);
-    const snapshot = this.toSnapshot(wire);
-    this.accountSnapshots.set(account, snapshot);
-    return snapshot;
-  }
-
-  snapshotAccount(account: string): AccountSnapshot | undefined {
-    return this.accountSnapshots.get(account);
+    return this.toSnapshot(wire);
   }
 
   private async fetchWireAccount(index: number): Promise<WireAccount> {
@@ -1128,6 +1152,14 @@ export class LighterExchange implements Exchange {
       }
     }
     for (const order of parsed.data.orders ?? []) this.applyOrderReport(accountIndex, order);
+    if (
+      (parsed.data.trades?.length ?? 0) +
+        (parsed.data.positions?.length ?? 0) +
+        (parsed.data.funding_histories?.length ?? 0) >
+      0
+    ) {
+      this.scheduleAccountEvent(accountIndex);
+    }
     for (const wire of parsed.data.positions ?? []) {
       const position = this.toPosition(accountIndex, wire, now);
       if (position) this.events.emit('position', position);

@@ -84,6 +84,8 @@ export const lighterOptionsSchema = z
       .default(10 * 60_000),
     /** Market orders are IOC orders at the mark moved by this fraction (the worst acceptable price). */
     marketOrderSlippage: z.number().positive().max(0.5).default(0.05),
+    /** With the stream on, `account` events come after account activity and at least this often (0: only after activity). */
+    accountRefreshMs: z.number().int().min(0).default(15_000),
     pingIntervalMs: z.number().int().positive().default(30_000),
     reconnect: z
       .object({
