@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import {
   type AccountSnapshot,
   addDecimals,
+  BoundedSet,
   type CancelAllRequest,
   type CancelOrderRequest,
   type Clock,
@@ -142,7 +143,7 @@ export class LighterExchange implements Exchange {
   private readonly streamChannels = new Map<string, number>();
   private readonly accountTimers = new Map<number, NodeJS.Timeout>();
   private accountInterval: NodeJS.Timeout | undefined;
-  private readonly seenFunding = new Set<string>();
+  private readonly seenFunding = new BoundedSet<string>(20_000);
   /** Trades and funding older than this are history when an account snapshot repeats them. */
   private connectedAt = Number.POSITIVE_INFINITY;
   private markets: Map<string, MarketInfo> | undefined;

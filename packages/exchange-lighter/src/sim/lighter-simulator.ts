@@ -190,6 +190,7 @@ export class LighterSimulator {
   private readonly fees: { maker: number; taker: number };
   private readonly orders = new Map<string, WireOrderRecord>();
   private readonly ordersBySimId = new Map<string, WireOrderRecord>();
+  private readonly ordersByIndex = new Map<number, WireOrderRecord>();
   private readonly simIdByOrder = new Map<WireOrderRecord, string>();
   private readonly trades = new Map<number, { market: number; trade: unknown }[]>();
   private readonly fundingRows = new Map<number, { market: number; row: unknown }[]>();
@@ -879,6 +880,7 @@ export class LighterSimulator {
       updated_at: seconds(now),
     };
     this.orders.set(`${account}:${order.client_order_index || `o${order.order_index}`}`, order);
+    this.ordersByIndex.set(order.order_index, order);
     if (Number(tx.Type) > 1) {
       // Trigger and TWAP orders are not simulated.
       this.finishOrder(order, 'canceled');
@@ -910,12 +912,14 @@ export class LighterSimulator {
     const account = Number(tx.AccountIndex);
     const index = Number(tx.Index);
     const order =
-      index < FIRST_ORDER_INDEX
-        ? this.orders.get(`${account}:${index}`)
-        : [...this.orders.values()].find(
-            (candidate) => candidate.order_index === index && candidate.owner_account_index === account,
-          );
-    if (!order || !this.isOpen(order) || order.market_index !== Number(tx.MarketIndex)) return;
+      index < FIRST_ORDER_INDEX ? this.orders.get(`${account}:${index}`) : this.ordersByIndex.get(index);
+    if (
+      !order ||
+      order.owner_account_index !== account ||
+      !this.isOpen(order) ||
+      order.market_index !== Number(tx.MarketIndex)
+    )
+      return;
     const simId = this.simIdByOrder.get(order);
     if (simId === undefined) return;
     void this.exchange
@@ -965,15 +969,13 @@ export class LighterSimulator {
   private orderOf(simOrder: Order): WireOrderRecord | undefined {
     const known = this.ordersBySimId.get(simOrder.id);
     if (known) return known;
-    const orderIndex = Number(simOrder.clientOrderId);
-    for (const order of this.orders.values()) {
-      if (order.order_index === orderIndex) {
-        this.ordersBySimId.set(simOrder.id, order);
-        this.simIdByOrder.set(order, simOrder.id);
-        return order;
-      }
+    // The simulator hands SimExchange the venue order index as the client order id.
+    const order = this.ordersByIndex.get(Number(simOrder.clientOrderId));
+    if (order) {
+      this.ordersBySimId.set(simOrder.id, order);
+      this.simIdByOrder.set(order, simOrder.id);
     }
-    return undefined;
+    return order;
   }
 
   private onOrder(simOrder: Order): void {
