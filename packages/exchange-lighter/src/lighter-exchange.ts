@@ -93,6 +93,7 @@ interface MarketInfo {
 
 interface AccountConfig {
   readonly index: number;
+  readonly id?: string | undefined;
   readonly apiKeys: readonly { readonly index: number; readonly privateKey: string }[];
 }
 
@@ -180,7 +181,7 @@ export class LighterExchange implements Exchange {
       const response = await this.rest.nextNonce({ account_index: accountIndex, api_key_index: apiKeyIndex });
       return response.nonce;
     });
-    this.tracker = new OrderTracker(this.id);
+    this.tracker = new OrderTracker(this.id, (index) => this.accountId(index));
     this.capabilities = {
       orderTypes: ['market', 'limit'],
       timeInForce: ['gtc', 'ioc', 'post-only'],
@@ -256,7 +257,7 @@ export class LighterExchange implements Exchange {
     if (this.closed || this.accountTimers.has(accountIndex)) return;
     const timer = setTimeout(() => {
       this.accountTimers.delete(accountIndex);
-      this.fetchAccount(String(accountIndex)).then(
+      this.fetchAccount(this.accountId(accountIndex)).then(
         (snapshot) => {
           if (!this.closed) this.events.emit('account', snapshot);
         },
@@ -281,7 +282,12 @@ export class LighterExchange implements Exchange {
   }
 
   accounts(): readonly string[] {
-    return [...this.accountConfigs.keys()].map(String);
+    return [...this.accountConfigs.keys()].map((index) => this.accountId(index));
+  }
+
+  /** The id an account index goes by in events and calls (its configured `id`, else the index). */
+  private accountId(index: number): string {
+    return this.accountConfigs.get(index)?.id ?? String(index);
   }
 
   // ------------------------------------------------------------------ markets
@@ -365,7 +371,9 @@ export class LighterExchange implements Exchange {
   }
 
   private requireAccount(account: string): AccountConfig {
-    const config = /^\d+$/.test(account) ? this.accountConfigs.get(Number(account)) : undefined;
+    const config =
+      [...this.accountConfigs.values()].find((candidate) => candidate.id === account) ??
+      (/^\d+$/.test(account) ? this.accountConfigs.get(Number(account)) : undefined);
     if (!config) {
       throw new ExchangeError('ACCOUNT_NOT_FOUND', `account ${account} is not configured on ${this.id}`, {
         exchange: this.id,
@@ -514,7 +522,7 @@ export class LighterExchange implements Exchange {
     const liquidation = wire.liquidation_price === undefined ? 0 : Number(wire.liquidation_price);
     return {
       exchange: this.id,
-      account: String(accountIndex),
+      account: this.accountId(accountIndex),
       symbol: info.market.symbol,
       quantity,
       entryPrice: Number(wire.avg_entry_price),
@@ -550,7 +558,7 @@ export class LighterExchange implements Exchange {
     const free = Math.min(Number(wire.available_balance), equity);
     return {
       exchange: this.id,
-      account: String(wire.index),
+      account: this.accountId(wire.index),
       timestamp: now,
       equity,
       collateral,
@@ -1184,7 +1192,7 @@ export class LighterExchange implements Exchange {
     return {
       id: `lighter:${info.market.symbol}:${time}:${accountIndex}`,
       exchange: this.id,
-      account: String(accountIndex),
+      account: this.accountId(accountIndex),
       symbol: info.market.symbol,
       timestamp: time,
       fundingTime: time,

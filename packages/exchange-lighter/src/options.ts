@@ -21,6 +21,8 @@ export const lighterAccountSchema = z
       .int()
       .min(0)
       .max(2 ** 48 - 2),
+    /** The id strategies and the engine use (`primary`). Default: the index as a decimal string. */
+    id: z.string().min(1).optional(),
     /** One or more API keys of this account; each has its own nonce and orders are spread over them. */
     apiKeys: z.array(lighterApiKeySchema).min(1),
   })
@@ -98,6 +100,7 @@ export const lighterOptionsSchema = z
   .strict()
   .superRefine((options, context) => {
     const seen = new Set<number>();
+    const ids = new Set<string>();
     options.accounts.forEach((account, position) => {
       if (seen.has(account.index)) {
         context.addIssue({
@@ -107,6 +110,15 @@ export const lighterOptionsSchema = z
         });
       }
       seen.add(account.index);
+      const id = account.id ?? String(account.index);
+      if (ids.has(id)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['accounts', position, 'id'],
+          message: 'duplicate account id',
+        });
+      }
+      ids.add(id);
     });
   });
 

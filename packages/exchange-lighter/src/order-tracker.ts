@@ -125,6 +125,8 @@ export class OrderTracker {
 
   constructor(
     private readonly exchangeId: string,
+    /** The account id events carry for an account index. */
+    private readonly accountId: (accountIndex: number) => string = String,
     private readonly retainFinal = 5_000,
   ) {}
 
@@ -304,7 +306,7 @@ export class OrderTracker {
         orderId: record.id,
         ...(record.clientOrderId === undefined ? {} : { clientOrderId: record.clientOrderId }),
         exchange: this.exchangeId,
-        account: String(accountIndex),
+        account: this.accountId(accountIndex),
         symbol,
         side,
         price: Number(trade.price),
@@ -352,7 +354,7 @@ export class OrderTracker {
       id: record.id,
       ...(record.clientOrderId === undefined ? {} : { clientOrderId: record.clientOrderId }),
       exchange: this.exchangeId,
-      account: String(record.accountIndex),
+      account: this.accountId(record.accountIndex),
       symbol: record.symbol,
       side: record.side,
       type: record.type,

@@ -76,4 +76,45 @@ describe('account, orders and fills against the simulator ledger', () => {
       averagePrice: 2990,
     });
   });
+
+  it('an account may go by a configured id: calls take it and events carry it', async () => {
+    venue = await startVenue();
+    await venue.exchange.close();
+    const { LighterExchange } = await import('../src/lighter-exchange');
+    const { POSEIDON_CRYPTO_TEST_KEY_0, API_KEY } = await import('./helpers');
+    const named = new LighterExchange(
+      {
+        baseUrl: venue.baseUrl,
+        streamUrl: venue.streamUrl,
+        accounts: [
+          {
+            index: ACCOUNT,
+            id: 'primary',
+            apiKeys: [{ index: API_KEY, privateKey: POSEIDON_CRYPTO_TEST_KEY_0 }],
+          },
+        ],
+      },
+      { id: 'lighter' },
+    );
+    try {
+      const fills: Fill[] = [];
+      named.events.on('fill', (fill) => fills.push(fill));
+      await named.connect();
+      expect(named.accounts()).toEqual(['primary']);
+      const order = await named.submitOrder({
+        account: 'primary',
+        symbol: 'ETH',
+        side: 'buy',
+        type: 'market',
+        quantity: '0.01',
+      });
+      expect(order.account).toBe('primary');
+      await waitFor(() => fills.length === 1, 5_000, 'fill');
+      expect(fills[0]?.account).toBe('primary');
+      expect((await named.fetchAccount('primary')).account).toBe('primary');
+      expect((await named.fetchPositions('primary'))[0]?.account).toBe('primary');
+    } finally {
+      await named.close();
+    }
+  });
 });

@@ -29,6 +29,26 @@ describe('the lighter plugin', () => {
     }
   });
 
+  it('refuses two accounts with one id or one index', () => {
+    const key = { index: 4, privateKey: POSEIDON_CRYPTO_TEST_KEY_0 };
+    expect(() =>
+      parsePluginOptions(lighter, {
+        accounts: [
+          { index: 7, id: 'a', apiKeys: [key] },
+          { index: 8, id: 'a', apiKeys: [key] },
+        ],
+      }),
+    ).toThrow(/duplicate account id/);
+    expect(() =>
+      parsePluginOptions(lighter, {
+        accounts: [
+          { index: 7, apiKeys: [key] },
+          { index: 7, id: 'b', apiKeys: [key] },
+        ],
+      }),
+    ).toThrow(/duplicate account index/);
+  });
+
   it('never echoes a private key in an options error', () => {
     const almostAKey = `${POSEIDON_CRYPTO_TEST_KEY_0.slice(0, 78)}zz`;
     const input = { accounts: [{ index: 7, apiKeys: [{ index: 4, privateKey: almostAKey }] }] };
