@@ -147,6 +147,16 @@ export interface OrderCancelEvent {
   readonly message?: string;
 }
 
+/** A record a plugin added to the audit log through its context's `record`. */
+export interface PluginRecordEvent {
+  readonly at: number;
+  /** The component id (`setup` context id). */
+  readonly component: string;
+  /** The plugin's own name for the record, e.g. `ai-gate:call`. */
+  readonly kind: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
 /** An order a dry run would have sent, with what it would have cost. */
 export interface OrderDryRunEvent {
   readonly at: number;
@@ -192,6 +202,8 @@ export interface EngineEvents {
   alert: (alert: Alert) => void;
   'approval:requested': (request: ApprovalRequest) => void;
   'approval:resolved': (resolution: ApprovalResolution) => void;
+  /** A plugin's own audit record (see `SetupContext.record`). */
+  'plugin:record': (event: PluginRecordEvent) => void;
   /** A plugin changed its durable memory (see `PluginMemory`). */
   memory: (change: MemoryChange) => void;
 }

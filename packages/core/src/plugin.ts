@@ -63,6 +63,12 @@ export interface SetupContext {
   readonly approvals: ApprovalRequester;
   /** Durable key-value state that survives a restart when the host has a persistent store. */
   readonly memory: PluginMemory;
+  /**
+   * Adds a record of the plugin's own to the audit log (a `plugin:record` event): what a model was
+   * asked and answered, an external call's outcome. `data` must be JSON-serializable and must not
+   * hold secrets.
+   */
+  record(kind: string, data: Readonly<Record<string, unknown>>): void;
 }
 
 /** Exchanges are created before the engine exists, so they get a smaller context. */

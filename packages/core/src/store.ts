@@ -46,6 +46,7 @@ export const AUDIT_EVENTS = [
   'approval:requested',
   'approval:resolved',
   'memory',
+  'plugin:record',
 ] as const satisfies readonly EngineEventName[];
 
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];

@@ -260,6 +260,22 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: "plugins' own audit records",
+    sql: `
+      CREATE TABLE plugin_records (
+        seq INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        component TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        data TEXT NOT NULL,
+        config_hash TEXT
+      );
+      CREATE INDEX plugin_records_kind ON plugin_records (component, kind, seq);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -73,6 +73,7 @@ interface Statements {
   trade: Database.Statement;
   phase: Database.Statement;
   alert: Database.Statement;
+  pluginRecord: Database.Statement;
   memorySet: Database.Statement;
   memoryDelete: Database.Statement;
   checkpoint: Database.Statement;
@@ -475,6 +476,11 @@ export class SqliteStore implements Store {
         );
         break;
       }
+      case 'plugin:record': {
+        const entry = record.data;
+        s.pluginRecord.run(run, entry.at, entry.component, entry.kind, JSON.stringify(entry.data), hash);
+        break;
+      }
       case 'memory': {
         const change = record.data;
         if (change.value === undefined) s.memoryDelete.run(change.component, change.key);
@@ -604,6 +610,9 @@ export class SqliteStore implements Store {
       alert: db.prepare(
         'INSERT INTO alerts (run_id, id, at, source, level, code, message, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
+      pluginRecord: db.prepare(
+        'INSERT INTO plugin_records (run_id, at, component, kind, data, config_hash) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
       memorySet: db.prepare(
         'INSERT OR REPLACE INTO memory (component, key, value, updated_at) VALUES (?, ?, ?, ?)',
       ),
@@ -649,7 +658,8 @@ export class SqliteStore implements Store {
       | 'trades'
       | 'alerts'
       | 'phase_changes'
-      | 'funding',
+      | 'funding'
+      | 'plugin_records',
     options: { limit?: number; where?: string; params?: readonly unknown[] } = {},
   ): Row[] {
     const order: Record<string, string> = {
@@ -662,6 +672,7 @@ export class SqliteStore implements Store {
       alerts: 'seq DESC',
       phase_changes: 'seq DESC',
       funding: 'funding_time DESC',
+      plugin_records: 'seq DESC',
     };
     const where = options.where ? ` WHERE ${options.where}` : '';
     return this.db

@@ -328,3 +328,40 @@ describe('secrets', () => {
     await reopened.close();
   });
 });
+
+describe('plugin records', () => {
+  it("keeps a plugin's own records, readable by component and kind", async () => {
+    const store = new SqliteStore({ path: tempDb() });
+    const clock = new SimulatedClock(T0);
+    const sim = new SimExchange(
+      { markets: [{ symbol: 'BTC', tickSize: '0.1', lotSize: '0.001' }] },
+      { id: 'sim', clock },
+    );
+    const engine = new Engine({
+      mode: 'paper',
+      clock,
+      exchanges: [sim],
+      store,
+      strategies: [
+        {
+          id: 'asker',
+          create: (context) => {
+            context.record('model:call', { prompt: 'long BTC?', answer: 'yes', latencyMs: 12 });
+            return { onCycle: () => undefined };
+          },
+        },
+      ],
+    });
+    await engine.init();
+    await engine.stop('done');
+    const rows = store.recent('plugin_records');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ component: 'asker', kind: 'model:call' });
+    expect(JSON.parse(rows[0]?.data as string)).toEqual({
+      prompt: 'long BTC?',
+      answer: 'yes',
+      latencyMs: 12,
+    });
+    await store.close();
+  });
+});

@@ -70,6 +70,8 @@ export function setupContextFor(engine: Engine, id: string, mode: RunMode = 'bac
     events: engine.events,
     approvals: engine.approvals,
     memory: engine.memory.forComponent(id),
+    record: (kind, data) =>
+      engine.events.emit('plugin:record', { at: engine.clock.now(), component: id, kind, data }),
   };
 }
 

@@ -385,6 +385,7 @@ export class Engine {
       events: this.events,
       approvals: this.approvals,
       memory: this.memory.forComponent(id),
+      record: (kind, data) => this.emit('plugin:record', { at: this.clock.now(), component: id, kind, data }),
     };
   }
 
