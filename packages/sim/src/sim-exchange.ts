@@ -1636,6 +1636,8 @@ export class SimExchange implements Exchange {
 
   /** What an account can release: free collateral, and never more cash than it holds. */
   private requireReleasable(account: SimAccount, amount: number, what: string): void {
+    // Funding already due is part of what the account holds now.
+    if (!this.candles) this.settleAllFunding(this.clock.now());
     const free = this.snapshot(account).freeCollateral;
     if (amount > free + EPSILON || amount > account.collateral + EPSILON) {
       throw new ExchangeError(

@@ -441,3 +441,29 @@ describe('funding over a long gap', () => {
     expect(funding.map((payment) => payment.fundingTime)).toEqual([later + 30 * 60_000]);
   });
 });
+
+describe('funding before capital moves', () => {
+  it('a withdrawal counts funding already due by the clock', async () => {
+    const { sim, clock } = createSim({
+      fees: { maker: 0, taker: 0 },
+      markets: [
+        {
+          symbol: 'BTC',
+          tickSize: '0.1',
+          lotSize: '0.001',
+          maxLeverage: 10,
+          fundingIntervalHours: 8,
+          fundingRate: 0.01,
+        },
+      ],
+      accounts: [{ id: 'main', balance: 1000 }],
+    });
+    sim.processTicker({ symbol: 'BTC', mark: 100, timestamp: T0 + 1000 });
+    await sim.submitOrder({ account: 'main', symbol: 'BTC', side: 'buy', type: 'market', quantity: '50' });
+    clock.advanceTo(T0 + 8 * HOUR + 1);
+    // Free collateral was 500 before 08:00; the 08:00 payment (50 × 100 × 1 % = 50) leaves 450.
+    await expect(sim.withdraw('main', 'USD', 460)).rejects.toMatchObject({ code: 'INSUFFICIENT_FUNDS' });
+    expect(sim.totals('main').funding).toBeCloseTo(-50, 9);
+    await sim.withdraw('main', 'USD', 440);
+  });
+});
