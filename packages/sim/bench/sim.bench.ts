@@ -42,9 +42,15 @@ function marketOrders(count: number) {
   };
 }
 
+/** Every bench runs on a simulated clock that agrees with its data's timestamps. */
+const START = Date.UTC(2025, 0, 1);
+
 function limitPlaceAndCancel(count: number) {
-  const sim = new SimExchange({ fillModel: 'mark', markets, accounts: [{ id: 'main', balance: 1e9 }] });
-  sim.processTicker({ symbol: 'BTC', mark: 60_000, timestamp: Date.now() });
+  const sim = new SimExchange(
+    { fillModel: 'mark', markets, accounts: [{ id: 'main', balance: 1e9 }] },
+    { clock: new SimulatedClock(START) },
+  );
+  sim.processTicker({ symbol: 'BTC', mark: 60_000, timestamp: START });
   return () => {
     for (let index = 0; index < count; index += 1) {
       const order = sim.submitOrderSync({
@@ -61,7 +67,10 @@ function limitPlaceAndCancel(count: number) {
 }
 
 function bookUpdates(count: number, restingOrders: number) {
-  const sim = new SimExchange({ fillModel: 'book', markets, accounts: [{ id: 'main', balance: 1e9 }] });
+  const sim = new SimExchange(
+    { fillModel: 'book', markets, accounts: [{ id: 'main', balance: 1e9 }] },
+    { clock: new SimulatedClock(START) },
+  );
   const books = Array.from({ length: 64 }, (_, variant) => {
     const mid = 60_000 + (variant % 16) * 0.5;
     return {
@@ -77,7 +86,7 @@ function bookUpdates(count: number, restingOrders: number) {
       ),
     };
   });
-  sim.processOrderBook({ ...(books[0] as (typeof books)[number]), timestamp: 1 });
+  sim.processOrderBook({ ...(books[0] as (typeof books)[number]), timestamp: START });
   for (let index = 0; index < restingOrders; index += 1) {
     sim.submitOrderSync({
       account: 'main',
@@ -91,14 +100,31 @@ function bookUpdates(count: number, restingOrders: number) {
   return () => {
     for (let index = 0; index < count; index += 1) {
       const book = books[index & 63] as (typeof books)[number];
-      sim.processOrderBook({ symbol: book.symbol, bids: book.bids, asks: book.asks, timestamp: index + 2 });
+      sim.processOrderBook({
+        symbol: book.symbol,
+        bids: book.bids,
+        asks: book.asks,
+        timestamp: START + index + 1,
+      });
     }
   };
 }
 
-function candles(count: number) {
-  const sim = new SimExchange({ fillModel: 'next-open', markets, accounts: [{ id: 'main', balance: 1e9 }] });
-  const start = Date.UTC(2025, 0, 1);
+function candles(count: number, holding = false) {
+  const sim = new SimExchange(
+    { fillModel: 'next-open', markets, accounts: [{ id: 'main', balance: 1e9 }] },
+    { clock: new SimulatedClock(START) },
+  );
+  const start = START;
+  if (holding) {
+    // A position open through the run: every bar runs the liquidation check and funding pays.
+    sim.processCandle(
+      'BTC',
+      { timestamp: start - 60_000, open: 60_000, high: 60_005, low: 59_995, close: 60_000, volume: 1 },
+      60_000,
+    );
+    sim.submitOrderSync({ account: 'main', symbol: 'BTC', side: 'buy', type: 'market', quantity: '1' });
+  }
   return () => {
     for (let index = 0; index < count; index += 1) {
       const price = 60_000 + (index % 100);
@@ -128,3 +154,4 @@ measure('L2 book updates (20 levels/side)', 'updates', 500_000, bookUpdates(500_
 measure('L2 book updates with 50 resting orders', 'updates', 200_000, bookUpdates(200_000, 50));
 candles(100_000)();
 measure('candles, no orders (next-open model)', 'bars', 2_000_000, candles(2_000_000));
+measure('candles, holding a position (next-open model)', 'bars', 2_000_000, candles(2_000_000, true));

@@ -61,6 +61,11 @@ export const simOptionsSchema = z
   .object({
     /** Venue name reported by markets and events. */
     venue: z.string().min(1).default('sim'),
+    /**
+     * The one collateral asset every account holds (single-collateral venue). Deposits, withdrawals
+     * and transfers of any other asset are refused.
+     */
+    collateralAsset: z.string().min(1).default('USD'),
     /** How orders fill: `next-open` (candles), `book` (walk L2 depth) or `mark` (at the mark with slippage). */
     fillModel: z.enum(['next-open', 'book', 'mark']).default('mark'),
     slippage: slippageSchema.default({ min: 0.001, max: 0.003, notionalAtMax: 100_000 }),
@@ -108,7 +113,13 @@ export const simOptionsSchema = z
     if (ids.size !== options.accounts.length)
       context.addIssue({ code: 'custom', path: ['accounts'], message: 'account ids must be unique' });
     options.accounts.forEach((account, index) => {
-      if (account.parent !== undefined && !ids.has(account.parent)) {
+      if (account.parent !== undefined && account.parent === account.id) {
+        context.addIssue({
+          code: 'custom',
+          path: ['accounts', index, 'parent'],
+          message: 'an account cannot be its own parent',
+        });
+      } else if (account.parent !== undefined && !ids.has(account.parent)) {
         context.addIssue({
           code: 'custom',
           path: ['accounts', index, 'parent'],

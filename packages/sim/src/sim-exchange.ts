@@ -63,9 +63,15 @@ interface SimMarket {
   series: FundingPoint[] | undefined;
   seriesIndex: number;
   nextFundingTime: number;
+  /** Latest settlement applied (the start of the current accrual period). */
   lastFundingTime: number;
-  /** Last settled funding time: a settlement at or before it is never applied again. */
-  lastAppliedFunding: number;
+  /**
+   * Settlements applied, by funding time (→ rate): the idempotency key is (venue, instrument,
+   * funding time). Bounded: the oldest keys are pruned and everything at or before
+   * `fundingFloor` counts as applied.
+   */
+  appliedFunding: Map<number, number>;
+  fundingFloor: number;
   /** Accounts holding a position in this market. */
   holders: number;
   /** False until the first market data arrives; the funding grid starts from that time. */
@@ -89,15 +95,21 @@ interface SimAccount {
   readonly makerFeeRate: number | undefined;
   readonly takerFeeRate: number | undefined;
   readonly maxLeverage: number | undefined;
+  /** Cash in the collateral asset. Under cross margin it may go below zero while unrealized gains back it. */
   collateral: number;
   unsettledPnl: number;
   readonly positions: Map<string, SimPosition>;
   /** Client ids in use: kept while the order lives, then in a window of recent ids. */
   readonly clientOrderIds: RetiringMap<string, true>;
-  /** Running totals; equity = deposits − withdrawals + realized + unrealized − fees + funding. */
+  /**
+   * Running totals; equity = deposits − withdrawals + transfers in − transfers out + realized +
+   * unrealized − fees + funding.
+   */
   readonly totals: {
     deposits: number;
     withdrawals: number;
+    transfersIn: number;
+    transfersOut: number;
     realizedPnl: number;
     fees: number;
     funding: number;
@@ -112,8 +124,10 @@ interface SimOrder {
   /** Sim time the order becomes live (ack latency). */
   activeAt: number;
   active: boolean;
-  /** Crossed the market when it went live: fills as taker. */
+  /** Crossed the market when it went live: takes (at once, or at the next open). */
   marketable: boolean;
+  /** Waits for a clock time (its acknowledgement or its expiry): counted in `timedOrders`. */
+  timed: boolean;
   notional: number;
   fills: number;
 }
@@ -121,6 +135,10 @@ interface SimOrder {
 export interface AccountTotals {
   readonly deposits: number;
   readonly withdrawals: number;
+  /** Collateral received from a parent or sub-account. */
+  readonly transfersIn: number;
+  /** Collateral sent to a parent or sub-account. */
+  readonly transfersOut: number;
   readonly realizedPnl: number;
   readonly fees: number;
   readonly funding: number;
@@ -131,6 +149,14 @@ const FINAL: ReadonlySet<OrderStatus> = new Set(['filled', 'cancelled', 'rejecte
 /** Memory stays flat over long runs: older final orders and client ids are forgotten. */
 const RETAINED_FINAL_ORDERS = 10_000;
 const RETAINED_CLIENT_IDS = 20_000;
+/**
+ * Applied funding keys kept per market: at most this many. Past it, keys more than half as many
+ * intervals before the latest settlement are forgotten (512 hourly settlements ≈ 21 days, 8-hourly
+ * ≈ 171 days) and every time at or before that cutoff counts as applied.
+ */
+const RETAINED_FUNDING_TIMES = 1024;
+/** Longest single clock wait for the order timer; longer waits are taken in steps. */
+const MAX_TIMER_WAIT_MS = HOUR;
 
 /**
  * The one simulated venue, used by backtests, paper trading and the venue wire-protocol simulators.
@@ -139,7 +165,8 @@ const RETAINED_CLIENT_IDS = 20_000;
  * the run's fill model: `next-open` (candles), `book` (L2 depth) or `mark` (mark price with
  * size-based slippage). Accounts are cross-margined with initial and maintenance margin, funding is
  * settled at each market's own cadence, and an account whose equity falls below maintenance is
- * liquidated. Everything random is drawn from a seeded generator.
+ * liquidated. Acknowledgements and expiries run on the injected clock, so they happen on time in
+ * paper mode without market data. Everything random is drawn from a seeded generator.
  */
 export class SimExchange implements Exchange {
   readonly id: string;
@@ -162,6 +189,7 @@ export class SimExchange implements Exchange {
   readonly clock: Clock;
 
   private readonly markets = new Map<string, SimMarket>();
+  private readonly marketStates: SimMarket[] = [];
   private readonly marketList: Market[] = [];
   private readonly accountsById = new Map<string, SimAccount>();
   private readonly orders = new Map<string, SimOrder>();
@@ -171,9 +199,14 @@ export class SimExchange implements Exchange {
   private readonly finalized: string[] = [];
   private finalizedHead = 0;
   private readonly random: () => number;
+  private readonly candles: boolean;
   private sequence = 0;
   private fillSequence = 0;
   private workingCount = 0;
+  /** Working orders waiting for a clock time (acknowledgement or expiry). */
+  private timedOrders = 0;
+  /** The one pending clock wait, for the earliest acknowledgement or expiry. */
+  private timer: { readonly at: number; readonly controller: AbortController } | undefined;
   /** Open positions over all accounts and markets. */
   private openPositions = 0;
   private readonly accountList: SimAccount[] = [];
@@ -192,6 +225,7 @@ export class SimExchange implements Exchange {
     this.venue = this.options.venue;
     this.clock = context.clock ?? new RealClock();
     this.random = createRandom(this.options.seed);
+    this.candles = this.options.fillModel === 'next-open';
     const now = this.clock.now();
     for (const input of this.options.markets) {
       const market: Market = {
@@ -210,7 +244,7 @@ export class SimExchange implements Exchange {
         takerFeeRate: input.takerFeeRate ?? this.options.fees.taker,
       };
       const intervalMs = input.fundingIntervalHours * HOUR;
-      this.markets.set(input.symbol, {
+      const state: SimMarket = {
         market,
         maintenanceMarginRate: input.maintenanceMarginRate ?? this.options.maintenanceMarginRate,
         makerFeeRate: input.makerFeeRate,
@@ -226,12 +260,15 @@ export class SimExchange implements Exchange {
         seriesIndex: 0,
         nextFundingTime: Math.floor(now / intervalMs) * intervalMs + intervalMs,
         lastFundingTime: Math.floor(now / intervalMs) * intervalMs,
-        lastAppliedFunding: Number.NEGATIVE_INFINITY,
+        appliedFunding: new Map(),
+        fundingFloor: Number.NEGATIVE_INFINITY,
         holders: 0,
         started: false,
         fundingMarks: undefined,
         fundingMarkIndex: 0,
-      });
+      };
+      this.markets.set(input.symbol, state);
+      this.marketStates.push(state);
       this.marketList.push(market);
       this.working.set(input.symbol, []);
     }
@@ -249,6 +286,8 @@ export class SimExchange implements Exchange {
         totals: {
           deposits: input.balance,
           withdrawals: 0,
+          transfersIn: 0,
+          transfersOut: 0,
           realizedPnl: 0,
           fees: 0,
           funding: 0,
@@ -264,18 +303,25 @@ export class SimExchange implements Exchange {
 
   /**
    * Processes one bar (open time `candle.timestamp`, length `intervalMs`): at the open it settles
-   * funding due by then and fills orders waiting for the next open; within the bar it fills resting
-   * limits the bar trades through and liquidates at the adverse extreme; at the close the mark
-   * becomes the close. Emits the candle (no ticker: the close is the mark).
+   * funding due by then (priced at the open) and fills orders waiting for the next open; within the
+   * bar it fills resting limits the bar trades through and liquidates at the adverse extreme; at the
+   * close the mark becomes the close. Emits the candle and a ticker at the close.
    */
   processCandle(symbol: string, candle: Candle, intervalMs: number): void {
     const state = this.requireMarket(symbol);
     const open = candle.timestamp;
+    if (!state.started) this.start(state, open);
     if (state.mark === 0) state.mark = candle.open;
-    this.settleFunding(state, open, candle.open);
+    this.settleFunding(state, open, candle.open, true);
     state.time = open;
-    if (this.workingCount > 0) this.processBarOrders(state, candle, open);
-    if (state.holders > 0) this.checkLiquidations(state, candle);
+    if (this.workingCount > 0) {
+      // The open comes first: an account already under maintenance there (a gap) is liquidated at
+      // the open before any order of this bar fills. (Without orders the extreme check below,
+      // which covers the open, gives the same liquidation.)
+      if (state.holders > 0) this.checkLiquidations(state, candle.open, candle.open, candle.open, open);
+      this.processBarOrders(state, candle, open, open + intervalMs);
+    }
+    if (state.holders > 0) this.checkLiquidations(state, candle.low, candle.high, candle.open, open);
     state.mark = candle.close;
     state.time = open + intervalMs;
     const events = this.events;
@@ -292,12 +338,10 @@ export class SimExchange implements Exchange {
   /** Processes a mark (and optional index) update: resting limits the move crosses fill as makers. */
   processTicker(ticker: Pick<Ticker, 'symbol' | 'mark' | 'timestamp'> & Partial<Ticker>): void {
     const state = this.requireMarket(ticker.symbol);
-    this.settleFunding(state, ticker.timestamp, ticker.mark);
-    state.mark = ticker.mark;
+    this.advanceMark(state, ticker.timestamp, ticker.mark);
     if (ticker.index !== undefined) state.index = ticker.index;
-    state.time = ticker.timestamp;
     if (this.workingCount > 0) this.processWorking(state, ticker.timestamp);
-    if (state.holders > 0) this.checkLiquidations(state, undefined);
+    if (state.holders > 0) this.checkLiquidationsAtMark(state);
     this.events.emit('ticker', {
       exchange: this.id,
       symbol: ticker.symbol,
@@ -319,7 +363,7 @@ export class SimExchange implements Exchange {
       bestBid !== undefined && bestAsk !== undefined
         ? (bestBid + bestAsk) / 2
         : (bestBid ?? bestAsk ?? state.mark);
-    this.settleFunding(state, book.timestamp, mid);
+    this.advanceMark(state, book.timestamp, mid);
     state.book = {
       exchange: this.id,
       symbol: book.symbol,
@@ -329,12 +373,23 @@ export class SimExchange implements Exchange {
       sequence: book.sequence,
     };
     state.consumed.clear();
-    if (mid > 0) state.mark = mid;
-    state.time = book.timestamp;
     if (this.workingCount > 0) this.processWorking(state, book.timestamp);
-    if (state.holders > 0) this.checkLiquidations(state, undefined);
+    if (state.holders > 0) this.checkLiquidationsAtMark(state);
     this.events.emit('orderBook', state.book);
-    this.events.emit('ticker', this.tickerOf(state));
+    this.emitTicker(state);
+  }
+
+  /**
+   * A new mark at `time` (ticker and book models). Funding due before `time` settles at the mark
+   * that held until now, funding due exactly at `time` at the new one: a settlement is priced at
+   * the last mark at or before its time, whichever path (data, order, timer) settles it.
+   */
+  private advanceMark(state: SimMarket, time: number, mark: number): void {
+    if (!state.started) this.start(state, time);
+    if (state.mark > 0) this.settleFunding(state, time, state.mark, false);
+    if (mark > 0) state.mark = mark;
+    this.settleFunding(state, time, state.mark, true);
+    state.time = time;
   }
 
   /** Sets the rate (per the market's interval) the next settlement uses, when no series is loaded. */
@@ -351,20 +406,114 @@ export class SimExchange implements Exchange {
   setFundingSeries(symbol: string, points: readonly FundingPoint[]): void {
     const state = this.requireMarket(symbol);
     state.series = [...points].sort((a, b) => a.time - b.time);
-    state.seriesIndex = state.series.findIndex(
-      (point) => point.time > state.lastAppliedFunding && point.time > state.time - 1,
-    );
+    state.seriesIndex = state.series.findIndex((point) => point.time >= state.time);
     if (state.seriesIndex < 0) state.seriesIndex = state.series.length;
     state.nextFundingTime = state.series[state.seriesIndex]?.time ?? Number.POSITIVE_INFINITY;
   }
 
-  /** Moves sim time: acknowledges orders whose latency has passed and expires TTLs. */
+  /**
+   * Brings the venue up to the clock without market data: settles funding due by now (ticker and
+   * book models), acknowledges orders whose latency has passed and expires TTLs. The sim calls it
+   * itself from a clock timer; drivers may call it to force the step.
+   */
   advanceTime(now = this.clock.now()): void {
+    if (!this.candles) this.settleAllFunding(now);
     if (this.workingCount === 0) return;
-    for (const state of this.markets.values()) this.processWorking(state, now);
+    for (const state of this.marketStates) this.processDue(state, now);
+  }
+
+  // ---------------------------------------------------------------- the order timer
+
+  /** Makes sure the clock wakes the sim by `at` (the earliest acknowledgement or expiry). */
+  private scheduleTimer(at: number): void {
+    if (this.closed) return;
+    if (this.timer && this.timer.at <= at) return;
+    this.timer?.controller.abort();
+    const controller = new AbortController();
+    const timer = { at, controller };
+    this.timer = timer;
+    const wait = Math.min(Math.max(0, at - this.clock.now()), MAX_TIMER_WAIT_MS);
+    void this.clock.sleep(wait, controller.signal).then(() => {
+      if (controller.signal.aborted || this.timer !== timer) return;
+      this.timer = undefined;
+      this.onTimer();
+    });
+  }
+
+  private cancelTimer(): void {
+    this.timer?.controller.abort();
+    this.timer = undefined;
+  }
+
+  private onTimer(): void {
+    if (this.closed) return;
+    try {
+      this.advanceTime(this.clock.now());
+    } catch (error) {
+      this.events.emit(
+        'error',
+        new ExchangeError('UNEXPECTED', `sim timer failed: ${(error as Error).message}`, {
+          exchange: this.id,
+          cause: error,
+        }),
+      );
+    }
+    const next = this.nextDueTime();
+    if (next !== undefined) this.scheduleTimer(next);
+  }
+
+  /** The earliest time a working order waits for (acknowledgement or expiry). */
+  private nextDueTime(): number | undefined {
+    if (this.timedOrders === 0) return undefined;
+    let earliest: number | undefined;
+    for (const list of this.working.values()) {
+      for (const simOrder of list) {
+        if (!simOrder.timed) continue;
+        const due = this.dueTime(simOrder);
+        if (earliest === undefined || due < earliest) earliest = due;
+      }
+    }
+    return earliest;
+  }
+
+  private dueTime(simOrder: SimOrder): number {
+    const expiresAt = simOrder.order.expiresAt ?? Number.POSITIVE_INFINITY;
+    return simOrder.active ? expiresAt : Math.min(simOrder.activeAt, expiresAt);
+  }
+
+  private untime(simOrder: SimOrder): void {
+    if (!simOrder.timed) return;
+    simOrder.timed = false;
+    this.timedOrders -= 1;
+    if (this.timedOrders === 0) this.cancelTimer();
+  }
+
+  /** Acknowledgements and expiries due by `now` in one market, without new prices. */
+  private processDue(state: SimMarket, now: number): void {
+    const list = this.working.get(state.market.symbol) as SimOrder[];
+    if (list.length === 0) return;
+    for (const simOrder of [...list]) {
+      if (FINAL.has(simOrder.order.status)) continue;
+      const expiresAt = simOrder.order.expiresAt;
+      if (expiresAt !== undefined && expiresAt <= now) {
+        this.expire(simOrder);
+        continue;
+      }
+      if (!simOrder.active && simOrder.activeAt <= now)
+        this.activate(simOrder, this.candles ? simOrder.activeAt : now);
+    }
   }
 
   // ---------------------------------------------------------------- funding
+
+  private start(state: SimMarket, time: number): void {
+    state.started = true;
+    if (!state.series) {
+      state.lastFundingTime = Math.floor(time / state.intervalMs) * state.intervalMs;
+      // Data starting exactly on a funding time settles it (positions held into it pay).
+      state.nextFundingTime = time % state.intervalMs === 0 ? time : state.lastFundingTime + state.intervalMs;
+    }
+  }
 
   private currentFundingRate(state: SimMarket, timestamp: number): FundingRate {
     const rate = state.series
@@ -381,16 +530,28 @@ export class SimExchange implements Exchange {
     });
   }
 
-  private settleFunding(state: SimMarket, now: number, price: number): void {
-    if (!state.started) {
-      state.started = true;
-      if (!state.series) {
-        state.lastFundingTime = Math.floor(now / state.intervalMs) * state.intervalMs;
-        // A bar opening exactly on a funding time settles it (positions held into it pay).
-        state.nextFundingTime = now % state.intervalMs === 0 ? now : state.lastFundingTime + state.intervalMs;
-      }
+  /**
+   * Settles the market's funding due up to `until` (inclusive or not) at `price`, unless a funding
+   * mark series gives the mark at the settlement time. Returns whether any position was paid.
+   */
+  private settleFunding(state: SimMarket, until: number, price: number, inclusive: boolean): boolean {
+    let paid = false;
+    if (
+      state.holders === 0 &&
+      !state.series &&
+      until - state.nextFundingTime > RETAINED_FUNDING_TIMES * state.intervalMs
+    ) {
+      // A long stretch with nobody to pay (the clock far ahead of the data): settlements older than
+      // the kept window would be forgotten at once, so they are only marked as applied.
+      const last = until - (RETAINED_FUNDING_TIMES / 2) * state.intervalMs;
+      const skipped =
+        state.nextFundingTime +
+        Math.floor((last - state.nextFundingTime) / state.intervalMs) * state.intervalMs;
+      state.fundingFloor = Math.max(state.fundingFloor, skipped);
+      state.lastFundingTime = Math.max(state.lastFundingTime, skipped);
+      state.nextFundingTime = skipped + state.intervalMs;
     }
-    while (state.nextFundingTime <= now) {
+    while (inclusive ? state.nextFundingTime <= until : state.nextFundingTime < until) {
       const time = state.nextFundingTime;
       let rate = state.fundingRate;
       if (state.series) {
@@ -400,13 +561,26 @@ export class SimExchange implements Exchange {
       } else {
         state.nextFundingTime = time + state.intervalMs;
       }
-      this.applyFunding(
-        state.market.symbol,
-        time,
-        rate,
-        this.fundingPrice(state, time) ?? (price > 0 ? price : state.mark),
-      );
+      const holders = state.holders;
+      if (this.applyFundingAt(state, time, rate, this.fundingPrice(state, time) ?? price) && holders > 0)
+        paid = true;
     }
+    return paid;
+  }
+
+  /**
+   * Settles every started market's funding due by `time` at its last mark (ticker and book models,
+   * before an order or the timer changes positions), then liquidates accounts the payments pushed
+   * under maintenance.
+   */
+  private settleAllFunding(time: number): void {
+    let paid = false;
+    for (const state of this.marketStates) {
+      if (!state.started || state.mark <= 0 || state.nextFundingTime > time) continue;
+      if (this.settleFunding(state, time, state.mark, true)) paid = true;
+    }
+    if (!paid) return;
+    for (const state of this.marketStates) if (state.holders > 0) this.checkLiquidationsAtMark(state, time);
   }
 
   /** The mark at `time` from a loaded mark series: the last mark at or before it. */
@@ -418,6 +592,9 @@ export class SimExchange implements Exchange {
       (marks[state.fundingMarkIndex + 1] as { time: number }).time <= time
     )
       state.fundingMarkIndex += 1;
+    // A settlement earlier than the cursor (applied out of order) searches from the start.
+    while (state.fundingMarkIndex > 0 && (marks[state.fundingMarkIndex] as { time: number }).time > time)
+      state.fundingMarkIndex -= 1;
     const point = marks[state.fundingMarkIndex];
     return point && point.time <= time ? point.price : undefined;
   }
@@ -431,14 +608,48 @@ export class SimExchange implements Exchange {
 
   /**
    * Settles one funding event on every position in the market: payment = −quantity × price × rate
-   * (longs pay a positive rate). Idempotent by (venue, instrument, funding time): a time at or
-   * before the last applied one is ignored. Returns whether it applied.
+   * (longs pay a positive rate). Idempotent by (venue, instrument, funding time): a time already
+   * applied, in any order, is ignored. Returns whether it applied. Accounts the payment pushes
+   * under maintenance are liquidated at the mark.
    */
   applyFunding(symbol: string, fundingTime: number, rate: number, price: number): boolean {
     const state = this.requireMarket(symbol);
-    if (fundingTime <= state.lastAppliedFunding) return false;
-    state.lastAppliedFunding = fundingTime;
-    state.lastFundingTime = fundingTime;
+    const holders = state.holders;
+    if (!this.applyFundingAt(state, fundingTime, rate, price)) return false;
+    if (holders > 0 && rate !== 0 && state.mark > 0) {
+      for (const other of this.marketStates) if (other.holders > 0) this.checkLiquidationsAtMark(other);
+    }
+    return true;
+  }
+
+  private fundingApplied(state: SimMarket, time: number): boolean {
+    return time <= state.fundingFloor || state.appliedFunding.has(time);
+  }
+
+  private recordFunding(state: SimMarket, time: number, rate: number): void {
+    const applied = state.appliedFunding;
+    applied.set(time, rate);
+    if (time > state.lastFundingTime) state.lastFundingTime = time;
+    if (applied.size <= RETAINED_FUNDING_TIMES) return;
+    // Forget keys more than half the window of intervals before the latest settlement: they
+    // count as applied from now on.
+    const cutoff = state.lastFundingTime - (RETAINED_FUNDING_TIMES / 2) * state.intervalMs;
+    for (const key of applied.keys()) if (key <= cutoff) applied.delete(key);
+    let floor = cutoff;
+    if (applied.size > RETAINED_FUNDING_TIMES / 2) {
+      // Off-grid times crowd the window: keep only the newest half.
+      const times = [...applied.keys()].sort((a, b) => a - b);
+      const drop = times.length - RETAINED_FUNDING_TIMES / 2;
+      for (let index = 0; index < drop; index += 1) applied.delete(times[index] as number);
+      floor = Math.max(floor, times[drop - 1] as number);
+    }
+    state.fundingFloor = Math.max(state.fundingFloor, floor);
+  }
+
+  private applyFundingAt(state: SimMarket, fundingTime: number, rate: number, price: number): boolean {
+    if (this.fundingApplied(state, fundingTime)) return false;
+    this.recordFunding(state, fundingTime, rate);
+    const symbol = state.market.symbol;
     this.events.emit(
       'fundingRate',
       fundingRate({
@@ -450,7 +661,7 @@ export class SimExchange implements Exchange {
       }),
     );
     if (state.holders === 0 || rate === 0) return true;
-    for (const account of this.accountsById.values()) {
+    for (const account of this.accountList) {
       const position = account.positions.get(symbol);
       if (!position || position.quantity === 0) continue;
       const amount = -position.quantity * price * rate;
@@ -497,6 +708,16 @@ export class SimExchange implements Exchange {
     return side === 'buy' ? base * (1 + fraction) : base * (1 - fraction);
   }
 
+  /**
+   * The price a taker gets for `quantity` against `reference` (the mark or the bar's open): worse
+   * by the slippage model, rounded to the tick against the taker.
+   */
+  private takerPrice(state: SimMarket, side: Side, reference: number, quantity: number): number {
+    const fraction = slippageFraction(this.options.slippage, reference * quantity);
+    const price = side === 'buy' ? reference * (1 + fraction) : reference * (1 - fraction);
+    return roundToStepNumber(price, state.market.tickSize, side === 'buy' ? 'ceil' : 'floor');
+  }
+
   async submitOrder(request: OrderRequest): Promise<Order> {
     return this.submitOrderSync(request);
   }
@@ -511,6 +732,10 @@ export class SimExchange implements Exchange {
     const state = this.requireMarket(request.symbol);
     const account = this.requireAccount(request.account);
     const market = state.market;
+    const now = this.clock.now();
+    // Funding due by now is settled before this order can change a position (its margin check sees
+    // it too). Under candles orders fill only inside `processCandle`, after that bar's settlement.
+    if (!this.candles) this.settleAllFunding(now);
     if (request.type !== 'market' && request.type !== 'limit')
       this.reject('INVALID_ORDER_TYPE', `order type ${String(request.type)} is not supported`);
     let quantity: number;
@@ -542,6 +767,12 @@ export class SimExchange implements Exchange {
         );
       }
     }
+    if (request.expiresAt !== undefined && !(Number.isFinite(request.expiresAt) && request.expiresAt > now)) {
+      this.reject(
+        'INVALID_EXPIRY',
+        `expiresAt ${request.expiresAt} is not after the venue time ${now}: the order would be expired on arrival`,
+      );
+    }
     if (state.mark <= 0 && state.book === undefined)
       this.reject('NO_MARKET_DATA', `no price for ${market.symbol} yet`);
     if (request.clientOrderId !== undefined && account.clientOrderIds.get(request.clientOrderId)) {
@@ -572,8 +803,7 @@ export class SimExchange implements Exchange {
         `notional ${(quantity * reference).toFixed(2)} is below the minimum ${market.minNotional}`,
       );
     }
-    const crosses = price !== undefined && this.crosses(state, request.side, price);
-    if (timeInForce === 'post-only' && crosses)
+    if (timeInForce === 'post-only' && price !== undefined && this.crosses(state, request.side, price))
       this.reject(
         'POST_ONLY_WOULD_CROSS',
         `post-only ${request.side} at ${request.price} would take liquidity`,
@@ -589,7 +819,6 @@ export class SimExchange implements Exchange {
     }
 
     this.sequence += 1;
-    const now = this.clock.now();
     const latency =
       this.options.ackLatencyMs +
       (this.options.latencyJitterMs > 0 ? this.random() * this.options.latencyJitterMs : 0);
@@ -624,6 +853,7 @@ export class SimExchange implements Exchange {
       activeAt: now + latency,
       active: false,
       marketable: false,
+      timed: false,
       notional: 0,
       fills: 0,
     };
@@ -632,9 +862,16 @@ export class SimExchange implements Exchange {
     this.workingCount += 1;
     this.events.emit('order', order);
     if (latency <= 0) this.activate(simOrder, now);
+    if (!FINAL.has(simOrder.order.status) && (!simOrder.active || order.expiresAt !== undefined)) {
+      // Its acknowledgement or expiry happens on the clock, with or without market data.
+      simOrder.timed = true;
+      this.timedOrders += 1;
+      this.scheduleTimer(this.dueTime(simOrder));
+    }
     return simOrder.order;
   }
 
+  /** Whether a limit at `price` would take liquidity now (the post-only test). */
   private crosses(state: SimMarket, side: Side, price: number): boolean {
     const book = state.book;
     if (this.options.fillModel === 'book' && book) {
@@ -655,6 +892,7 @@ export class SimExchange implements Exchange {
     state: SimMarket,
     delta: number,
     price: number,
+    filling?: SimOrder,
   ): { reason: string; message: string } | undefined {
     const symbol = state.market.symbol;
     const current = account.positions.get(symbol)?.quantity ?? 0;
@@ -674,7 +912,12 @@ export class SimExchange implements Exchange {
       initialMargin += (Math.abs(position.quantity) * other.mark) / other.market.maxLeverage;
       notional += Math.abs(position.quantity) * other.mark;
     }
-    initialMargin += this.openOrderMargin(account, undefined);
+    // The part of a resting order being filled turns its reserved margin into position margin:
+    // it is not counted twice.
+    let reserved = this.openOrderMargin(account);
+    if (filling && filling.order.type === 'limit' && !filling.order.reduceOnly)
+      reserved -= (Math.abs(delta) * (filling.order.price as number)) / filling.market.market.maxLeverage;
+    initialMargin += Math.max(0, reserved);
     if (equity <= 0 || initialMargin > equity + EPSILON) {
       return {
         reason: 'INSUFFICIENT_MARGIN',
@@ -690,17 +933,12 @@ export class SimExchange implements Exchange {
     return undefined;
   }
 
-  private openOrderMargin(account: SimAccount, except: SimOrder | undefined): number {
+  private openOrderMargin(account: SimAccount): number {
     if (this.workingCount === 0) return 0;
     let margin = 0;
     for (const list of this.working.values()) {
       for (const simOrder of list) {
-        if (
-          simOrder === except ||
-          simOrder.accountId !== account.id ||
-          simOrder.order.reduceOnly ||
-          simOrder.order.type !== 'limit'
-        )
+        if (simOrder.accountId !== account.id || simOrder.order.reduceOnly || simOrder.order.type !== 'limit')
           continue;
         const remaining = simOrder.order.quantity - simOrder.order.filledQuantity;
         margin += (remaining * (simOrder.order.price as number)) / simOrder.market.market.maxLeverage;
@@ -738,6 +976,19 @@ export class SimExchange implements Exchange {
     return simOrder.order;
   }
 
+  /** Keeps a final order queryable while it is among the newest `RETAINED_FINAL_ORDERS`. */
+  private retain(orderId: string): void {
+    this.finalized.push(orderId);
+    if (this.finalized.length - this.finalizedHead > RETAINED_FINAL_ORDERS) {
+      this.orders.delete(this.finalized[this.finalizedHead] as string);
+      this.finalizedHead += 1;
+      if (this.finalizedHead > RETAINED_FINAL_ORDERS) {
+        this.finalized.splice(0, this.finalizedHead);
+        this.finalizedHead = 0;
+      }
+    }
+  }
+
   private finish(
     simOrder: SimOrder,
     status: 'filled' | 'cancelled' | 'expired' | 'rejected',
@@ -750,25 +1001,36 @@ export class SimExchange implements Exchange {
       list.splice(index, 1);
       this.workingCount -= 1;
     }
+    this.untime(simOrder);
     const order = this.update(simOrder, reason === undefined ? { status } : { status, reason }, at);
     if (order.clientOrderId !== undefined)
       (this.accountsById.get(simOrder.accountId) as SimAccount).clientOrderIds.retire(order.clientOrderId);
-    this.finalized.push(order.id);
-    if (this.finalized.length - this.finalizedHead > RETAINED_FINAL_ORDERS) {
-      this.orders.delete(this.finalized[this.finalizedHead] as string);
-      this.finalizedHead += 1;
-      if (this.finalizedHead > RETAINED_FINAL_ORDERS) {
-        this.finalized.splice(0, this.finalizedHead);
-        this.finalizedHead = 0;
-      }
-    }
+    this.retain(order.id);
     this.events.emit('order', order);
     this.emitAccount(simOrder.accountId);
+  }
+
+  /** Expires an order at its own `expiresAt`. */
+  private expire(simOrder: SimOrder): void {
+    this.finish(simOrder, 'expired', simOrder.order.expiresAt as number, 'TTL_EXPIRED');
+  }
+
+  /** IOC and FOK never rest: what did not fill when they were decided is cancelled. */
+  private cancelUnfilled(simOrder: SimOrder, at: number): void {
+    const order = simOrder.order;
+    const reason =
+      order.timeInForce === 'fok'
+        ? 'FOK_NOT_FILLED'
+        : order.filledQuantity > 0
+          ? 'IOC_REMAINDER_CANCELLED'
+          : 'IOC_NOT_FILLED';
+    this.finish(simOrder, 'cancelled', at, reason);
   }
 
   /** The order goes live: taker parts execute now (or at the next open), the rest rests. */
   private activate(simOrder: SimOrder, now: number): void {
     simOrder.active = true;
+    if (simOrder.order.expiresAt === undefined) this.untime(simOrder);
     const { order, market: state } = simOrder;
     const price = order.price;
     simOrder.marketable =
@@ -779,57 +1041,116 @@ export class SimExchange implements Exchange {
     }
     this.update(simOrder, { status: 'open' }, now);
     this.events.emit('order', simOrder.order);
-    if (this.options.fillModel === 'next-open') {
+    if (this.candles) {
       // Decided now, filled at the next bar's open (or resting until a bar trades through).
       return;
     }
     if (simOrder.marketable) this.takeNow(simOrder, now);
-    if (
-      !FINAL.has(simOrder.order.status) &&
-      order.timeInForce !== 'gtc' &&
-      order.timeInForce !== 'post-only'
-    ) {
-      this.finish(
-        simOrder,
-        'cancelled',
-        now,
-        simOrder.order.filledQuantity > 0 ? 'IOC_REMAINDER_CANCELLED' : 'IOC_NOT_FILLED',
-      );
-    }
+    if (!FINAL.has(simOrder.order.status) && (order.timeInForce === 'ioc' || order.timeInForce === 'fok'))
+      this.cancelUnfilled(simOrder, now);
   }
 
-  /** Executes the taker part of an order now, under the mark or book model. */
+  /**
+   * Whether a FOK can fill `quantity` in full as far as its reduce-only flag goes. When it cannot,
+   * the order is cancelled (no fill) and this returns false.
+   */
+  private fokReduceOnlyFits(simOrder: SimOrder, quantity: number, at: number): boolean {
+    const order = simOrder.order;
+    if (!order.reduceOnly) return true;
+    const account = this.accountsById.get(simOrder.accountId) as SimAccount;
+    const position = account.positions.get(order.symbol)?.quantity ?? 0;
+    const direction = order.side === 'buy' ? 1 : -1;
+    if (position === 0 || Math.sign(position) === direction) {
+      this.finish(simOrder, 'cancelled', at, 'REDUCE_ONLY_WOULD_INCREASE');
+      return false;
+    }
+    if (Math.abs(position) + EPSILON < quantity) {
+      this.finish(simOrder, 'cancelled', at, 'FOK_NOT_FILLED');
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Executes the taker part of an order now, under the mark or book model. A limit takes only at
+   * prices within its limit: in the mark model the whole size at the slipped mark or nothing.
+   */
   private takeNow(simOrder: SimOrder, now: number): void {
     const { order, market: state } = simOrder;
     const remaining = order.quantity - order.filledQuantity;
     if (this.options.fillModel === 'book') {
-      const levels = this.takeableLevels(state, order.side, order.price);
-      const available = levels.reduce((sum, [, quantity]) => sum + quantity, 0);
-      if (order.timeInForce === 'fok' && available + EPSILON < remaining) {
-        this.finish(simOrder, 'cancelled', now, 'FOK_NOT_FILLED');
-        return;
-      }
-      const mid = this.bookMid(state);
-      let left = remaining;
-      for (const [price, quantity] of levels) {
-        if (left <= EPSILON || FINAL.has(simOrder.order.status)) break;
-        const take = this.lotFloor(state, Math.min(left, quantity));
-        if (take <= 0) break;
-        const filled = this.fill(simOrder, take, price, 'taker', mid, now);
-        if (filled <= 0) break;
-        state.consumed.set(price, (state.consumed.get(price) ?? 0) + filled);
-        left -= filled;
-      }
+      this.walkBook(simOrder, remaining, now);
       return;
     }
     const reference = state.mark;
-    const fraction = slippageFraction(this.options.slippage, reference * remaining);
-    let price = order.side === 'buy' ? reference * (1 + fraction) : reference * (1 - fraction);
-    price = roundToStepNumber(price, state.market.tickSize, order.side === 'buy' ? 'ceil' : 'floor');
+    const price = this.takerPrice(state, order.side, reference, remaining);
     if (order.price !== undefined && (order.side === 'buy' ? price > order.price : price < order.price)) {
-      price = order.price; // a marketable limit never pays worse than its limit
+      // The slipped price is beyond the limit: it does not take. A GTC rests at its price.
+      simOrder.marketable = false;
+      return;
     }
+    if (order.timeInForce === 'fok' && !this.fokReduceOnlyFits(simOrder, remaining, now)) return;
     this.fill(simOrder, remaining, price, 'taker', reference, now);
+  }
+
+  /**
+   * Book model: walks the opposite levels within the limit, best first, one fill per level. A
+   * level holding less than a lot (net of what we took) is skipped. A FOK is checked for depth,
+   * reduce-only size and margin over its whole size before anything fills.
+   */
+  private walkBook(simOrder: SimOrder, remaining: number, now: number): void {
+    const { order, market: state } = simOrder;
+    const levels = this.takeableLevels(state, order.side, order.price);
+    const mid = this.bookMid(state);
+    if (order.timeInForce === 'fok') {
+      if (!this.fokReduceOnlyFits(simOrder, remaining, now)) return;
+      const plan: [number, number][] = [];
+      let left = remaining;
+      let notional = 0;
+      for (const [price, quantity] of levels) {
+        if (left <= EPSILON) break;
+        const take = this.lotFloor(state, Math.min(left, quantity));
+        if (take <= 0) continue;
+        plan.push([price, take]);
+        notional += price * take;
+        left = this.snap(state, left - take);
+      }
+      if (left > EPSILON) {
+        this.finish(simOrder, 'cancelled', now, 'FOK_NOT_FILLED');
+        return;
+      }
+      if (!order.reduceOnly) {
+        const account = this.accountsById.get(simOrder.accountId) as SimAccount;
+        const direction = order.side === 'buy' ? 1 : -1;
+        const problem = this.marginProblem(
+          account,
+          state,
+          direction * remaining,
+          notional / remaining,
+          simOrder,
+        );
+        if (problem) {
+          this.finish(simOrder, 'cancelled', now, problem.reason);
+          return;
+        }
+      }
+      // Checked as a whole above; the fills are its parts.
+      for (const [price, take] of plan) {
+        const filled = this.fill(simOrder, take, price, 'taker', mid, now, false);
+        state.consumed.set(price, (state.consumed.get(price) ?? 0) + filled);
+      }
+      return;
+    }
+    let left = remaining;
+    for (const [price, quantity] of levels) {
+      if (left <= EPSILON || FINAL.has(simOrder.order.status)) break;
+      const take = this.lotFloor(state, Math.min(left, quantity));
+      if (take <= 0) continue;
+      const filled = this.fill(simOrder, take, price, 'taker', mid, now);
+      if (filled <= 0) break;
+      state.consumed.set(price, (state.consumed.get(price) ?? 0) + filled);
+      left = this.snap(state, left - filled);
+    }
   }
 
   private bookMid(state: SimMarket): number {
@@ -856,52 +1177,62 @@ export class SimExchange implements Exchange {
     return roundToStepNumber(quantity + EPSILON, state.market.lotSize, 'floor');
   }
 
-  /** Orders of a market on a new bar: acknowledgements, next-open fills, trade-throughs, TTLs. */
-  private processBarOrders(state: SimMarket, candle: Candle, open: number): void {
+  /**
+   * Orders of a market on a new bar [open, close), in the bar's time order: first everything that
+   * happens at the open (expiries, acknowledgements, orders decided before the bar taking at its
+   * open), then what happens inside the bar (resting limits it trades through, expiries).
+   * Intra-bar assumption: the path inside the bar is unknown, so an order fills from a
+   * trade-through only when it was live for the whole bar (acknowledged by the open, not expiring
+   * before the close); an order expiring inside the bar expires unfilled at its time.
+   */
+  private processBarOrders(state: SimMarket, candle: Candle, open: number, close: number): void {
     const list = this.working.get(state.market.symbol) as SimOrder[];
     if (list.length === 0) return;
-    for (const simOrder of [...list]) {
+    const orders = [...list];
+    for (const simOrder of orders) {
       if (FINAL.has(simOrder.order.status)) continue;
-      if (simOrder.order.expiresAt !== undefined && simOrder.order.expiresAt <= open) {
-        this.finish(simOrder, 'expired', simOrder.order.expiresAt, 'TTL_EXPIRED');
+      const expiresAt = simOrder.order.expiresAt;
+      if (expiresAt !== undefined && expiresAt <= open) {
+        this.expire(simOrder);
         continue;
       }
       if (!simOrder.active) {
-        if (simOrder.activeAt > open) continue;
+        if (simOrder.activeAt > open) continue; // not live at the open: nothing of this bar fills it
         this.activate(simOrder, simOrder.activeAt);
         if (FINAL.has(simOrder.order.status)) continue;
       }
       const { order } = simOrder;
+      const immediate = order.timeInForce === 'ioc' || order.timeInForce === 'fok';
+      if (!immediate && !simOrder.marketable) continue;
+      // Decided before this bar: takes at its open, and only within its limit.
+      simOrder.marketable = false;
       const remaining = order.quantity - order.filledQuantity;
-      if (simOrder.marketable && order.filledQuantity === 0) {
-        // Decided at the previous close: executes at this bar's open.
-        const limit = order.price;
-        const fraction = slippageFraction(this.options.slippage, candle.open * remaining);
-        let price = order.side === 'buy' ? candle.open * (1 + fraction) : candle.open * (1 - fraction);
-        if (fraction > 0)
-          price = roundToStepNumber(price, state.market.tickSize, order.side === 'buy' ? 'ceil' : 'floor');
-        if (limit === undefined || (order.side === 'buy' ? price <= limit : price >= limit)) {
-          this.fill(simOrder, remaining, price, 'taker', candle.open, open);
-          continue;
-        }
-        if (order.timeInForce !== 'gtc') {
-          this.finish(simOrder, 'cancelled', open, 'IOC_NOT_FILLED');
-          continue;
-        }
-        simOrder.marketable = false; // the gap moved away: it now rests
+      const price = this.takerPrice(state, order.side, candle.open, remaining);
+      const limit = order.price;
+      if (limit === undefined || (order.side === 'buy' ? price <= limit : price >= limit)) {
+        if (order.timeInForce === 'fok' && !this.fokReduceOnlyFits(simOrder, remaining, open)) continue;
+        this.fill(simOrder, remaining, price, 'taker', candle.open, open);
       }
-      if (order.type === 'limit' && order.price !== undefined) {
+      // IOC and FOK never rest. A GTC whose taker price at the open is beyond its limit rests at
+      // its price from here on.
+      if (immediate && !FINAL.has(simOrder.order.status)) this.cancelUnfilled(simOrder, open);
+    }
+    for (const simOrder of orders) {
+      if (FINAL.has(simOrder.order.status)) continue;
+      const { order } = simOrder;
+      const expiresAt = order.expiresAt;
+      if (simOrder.active && order.type === 'limit' && order.price !== undefined) {
+        if (expiresAt !== undefined && expiresAt < close) {
+          this.expire(simOrder);
+          continue;
+        }
         // Trade-through: the bar must go strictly beyond the limit; touching is not enough.
         const through = order.side === 'buy' ? candle.low < order.price : candle.high > order.price;
-        if (through) this.fill(simOrder, remaining, order.price, 'maker', order.price, open);
+        if (through)
+          this.fill(simOrder, order.quantity - order.filledQuantity, order.price, 'maker', order.price, open);
       }
-      if (
-        !FINAL.has(simOrder.order.status) &&
-        order.timeInForce !== 'gtc' &&
-        order.timeInForce !== 'post-only'
-      ) {
-        this.finish(simOrder, 'cancelled', open, 'IOC_NOT_FILLED');
-      }
+      if (!FINAL.has(simOrder.order.status) && expiresAt !== undefined && expiresAt <= close)
+        this.expire(simOrder);
     }
   }
 
@@ -912,14 +1243,14 @@ export class SimExchange implements Exchange {
     for (const simOrder of [...list]) {
       if (FINAL.has(simOrder.order.status)) continue;
       if (simOrder.order.expiresAt !== undefined && simOrder.order.expiresAt <= now) {
-        this.finish(simOrder, 'expired', now, 'TTL_EXPIRED');
+        this.expire(simOrder);
         continue;
       }
       if (!simOrder.active) {
         if (simOrder.activeAt <= now) this.activate(simOrder, now);
         continue;
       }
-      if (this.options.fillModel === 'next-open') continue;
+      if (this.candles) continue;
       const { order } = simOrder;
       if (order.type !== 'limit' || order.price === undefined) continue;
       if (this.options.fillModel === 'book') {
@@ -928,10 +1259,11 @@ export class SimExchange implements Exchange {
         for (const [price, quantity] of levels) {
           if (left <= EPSILON || FINAL.has(simOrder.order.status)) break;
           const take = this.lotFloor(state, Math.min(left, quantity));
-          if (take <= 0) break;
+          if (take <= 0) continue;
           const filled = this.fill(simOrder, take, order.price, 'maker', order.price, now);
+          if (filled <= 0) break;
           state.consumed.set(price, (state.consumed.get(price) ?? 0) + filled);
-          left -= filled;
+          left = this.snap(state, left - filled);
         }
       } else {
         const through = order.side === 'buy' ? state.mark < order.price : state.mark > order.price;
@@ -943,7 +1275,8 @@ export class SimExchange implements Exchange {
 
   /**
    * Fills up to `wanted` of an order at `price`. Reduce-only orders are clamped to the position;
-   * increases that would break margin cancel the rest. Returns the quantity filled.
+   * increases that would break margin cancel the rest (unless the caller checked the whole order).
+   * Returns the quantity filled.
    */
   private fill(
     simOrder: SimOrder,
@@ -952,6 +1285,7 @@ export class SimExchange implements Exchange {
     liquidity: Liquidity,
     reference: number,
     at: number,
+    checkMargin = true,
   ): number {
     const { order, market: state } = simOrder;
     const account = this.accountsById.get(simOrder.accountId) as SimAccount;
@@ -965,15 +1299,15 @@ export class SimExchange implements Exchange {
         return 0;
       }
       quantity = Math.min(quantity, Math.abs(position));
-    } else {
-      const problem = this.marginProblem(account, state, direction * quantity, price);
+    } else if (checkMargin) {
+      const problem = this.marginProblem(account, state, direction * quantity, price, simOrder);
       if (problem) {
         this.finish(simOrder, 'cancelled', at, problem.reason);
         return 0;
       }
     }
     const fee = quantity * price * this.feeRate(account, state, liquidity);
-    this.applyTrade(account, state, direction * quantity, price, fee, at);
+    this.applyTrade(account, state, direction * quantity, price, fee, at, false);
 
     const filledQuantity = this.snap(state, order.filledQuantity + quantity);
     simOrder.notional += quantity * price;
@@ -1011,7 +1345,8 @@ export class SimExchange implements Exchange {
       this.finish(simOrder, 'filled', at);
     } else if (order.reduceOnly && (account.positions.get(symbol)?.quantity ?? 0) === 0) {
       this.finish(simOrder, 'cancelled', at, 'REDUCE_ONLY_REMAINDER_CANCELLED');
-    } else {
+    } else if (order.timeInForce !== 'fok') {
+      // A FOK, checked whole before its first part, is reported open and then filled.
       this.events.emit('order', simOrder.order);
     }
     this.emitPosition(account, symbol, at);
@@ -1019,7 +1354,11 @@ export class SimExchange implements Exchange {
     return quantity;
   }
 
-  /** Books a trade on an account: position, realized PnL (settled or not), fee. */
+  /**
+   * Books a trade on an account: position, realized PnL, fee. Returns the realized PnL. Normal
+   * trades settle PnL per `pnlSettlement` and report fee and PnL as balance changes; a liquidation
+   * settles its PnL at once and its caller reports one `liquidation` change.
+   */
   private applyTrade(
     account: SimAccount,
     state: SimMarket,
@@ -1027,7 +1366,8 @@ export class SimExchange implements Exchange {
     price: number,
     fee: number,
     at: number,
-  ): void {
+    liquidation: boolean,
+  ): number {
     const symbol = state.market.symbol;
     let position = account.positions.get(symbol);
     if (!position) {
@@ -1037,7 +1377,7 @@ export class SimExchange implements Exchange {
     const before = position.quantity;
     account.collateral -= fee;
     account.totals.fees += fee;
-    this.emitBalance(account, at, -fee, 'fee');
+    if (!liquidation) this.emitBalance(account, at, -fee, 'fee');
     if (before === 0 || Math.sign(before) === Math.sign(signed)) {
       const size = Math.abs(before);
       position.entryPrice =
@@ -1050,15 +1390,15 @@ export class SimExchange implements Exchange {
         this.openPositions += 1;
       }
       position.quantity = this.snap(state, before + signed);
-      return;
+      return 0;
     }
     const closing = Math.min(Math.abs(signed), Math.abs(before));
     const pnl = (price - position.entryPrice) * closing * Math.sign(before);
     position.realizedPnl += pnl;
     account.totals.realizedPnl += pnl;
-    if (this.options.pnlSettlement === 'immediate') {
+    if (liquidation || this.options.pnlSettlement === 'immediate') {
       account.collateral += pnl;
-      this.emitBalance(account, at, pnl, 'realized-pnl');
+      if (!liquidation) this.emitBalance(account, at, pnl, 'realized-pnl');
     } else {
       account.unsettledPnl += pnl;
     }
@@ -1071,6 +1411,7 @@ export class SimExchange implements Exchange {
       position.entryPrice = price; // flipped: the remainder opened at this price
       position.openedAt = at;
     }
+    return pnl;
   }
 
   private snap(state: SimMarket, quantity: number): number {
@@ -1079,32 +1420,41 @@ export class SimExchange implements Exchange {
 
   // ---------------------------------------------------------------- margin, liquidation
 
-  private unrealizedOf(account: SimAccount, override?: { symbol: string; price: number }): number {
+  private unrealizedOf(account: SimAccount): number {
     let total = 0;
     for (const [symbol, position] of account.positions) {
       if (position.quantity === 0) continue;
-      const mark =
-        override && override.symbol === symbol
-          ? override.price
-          : (this.markets.get(symbol) as SimMarket).mark;
-      total += (mark - position.entryPrice) * position.quantity;
+      total += ((this.markets.get(symbol) as SimMarket).mark - position.entryPrice) * position.quantity;
     }
     return total;
   }
 
-  private equityOf(account: SimAccount, override?: { symbol: string; price: number }): number {
-    return account.collateral + account.unsettledPnl + this.unrealizedOf(account, override);
+  private equityOf(account: SimAccount): number {
+    return account.collateral + account.unsettledPnl + this.unrealizedOf(account);
   }
 
-  private maintenanceOf(account: SimAccount, override?: { symbol: string; price: number }): number {
+  private maintenanceOf(account: SimAccount): number {
     let total = 0;
     for (const [symbol, position] of account.positions) {
       if (position.quantity === 0) continue;
       const state = this.markets.get(symbol) as SimMarket;
-      const mark = override && override.symbol === symbol ? override.price : state.mark;
-      total += Math.abs(position.quantity) * mark * state.maintenanceMarginRate;
+      total += Math.abs(position.quantity) * state.mark * state.maintenanceMarginRate;
     }
     return total;
+  }
+
+  /** Equity minus maintenance margin with one market priced at `price` instead of its mark. */
+  private marginExcessAt(account: SimAccount, symbol: string, price: number): number {
+    let excess = account.collateral + account.unsettledPnl;
+    for (const [other, position] of account.positions) {
+      if (position.quantity === 0) continue;
+      const state = this.markets.get(other) as SimMarket;
+      const mark = other === symbol ? price : state.mark;
+      excess +=
+        (mark - position.entryPrice) * position.quantity -
+        Math.abs(position.quantity) * mark * state.maintenanceMarginRate;
+    }
+    return excess;
   }
 
   /**
@@ -1129,27 +1479,54 @@ export class SimExchange implements Exchange {
     return Math.max(price, 0);
   }
 
-  private checkLiquidations(state: SimMarket, candle: Candle | undefined): void {
+  /**
+   * Liquidates accounts holding this market whose equity is under maintenance at the adverse price
+   * for their position (`low` for longs, `high` for shorts: a bar's extremes, or the mark twice).
+   * The close executes at the liquidation price, or at `reference` (the bar's open, the mark) when
+   * that is already beyond it.
+   */
+  private checkLiquidations(
+    state: SimMarket,
+    low: number,
+    high: number,
+    reference: number,
+    at: number,
+  ): void {
     const symbol = state.market.symbol;
-    for (const account of this.accountsById.values()) {
+    for (const account of this.accountList) {
       const position = account.positions.get(symbol);
       if (!position || position.quantity === 0) continue;
-      // Pessimistic: test at the bar's adverse extreme for this position.
-      const adverse = candle ? (position.quantity > 0 ? candle.low : candle.high) : state.mark;
-      const override = { symbol, price: adverse };
-      if (this.equityOf(account, override) >= this.maintenanceOf(account, override)) continue;
+      const adverse = position.quantity > 0 ? low : high;
+      if (this.marginExcessAt(account, symbol, adverse) >= 0) continue;
       const liquidationPrice = this.liquidationPrice(account.id, symbol) ?? adverse;
-      // Executes at the liquidation price, or worse when the price was already beyond it
-      // (a bar that opened through it, or a mark that jumped through it).
-      const reference = candle ? candle.open : state.mark;
       const price =
         position.quantity > 0 ? Math.min(liquidationPrice, reference) : Math.max(liquidationPrice, reference);
-      this.liquidate(account, price, symbol, candle ? candle.timestamp : state.time);
+      // On the tick, against the account.
+      const rounded = roundToStepNumber(
+        price,
+        state.market.tickSize,
+        position.quantity > 0 ? 'floor' : 'ceil',
+      );
+      this.liquidate(account, rounded, symbol, at);
     }
   }
 
-  /** Closes every position of the account (the triggering one at `price`, others at their marks). */
+  private checkLiquidationsAtMark(state: SimMarket, at = state.time): void {
+    this.checkLiquidations(state, state.mark, state.mark, state.mark, at);
+  }
+
+  /**
+   * Closes every position of the account (the triggering one at `price`, others at their marks),
+   * charging the liquidation fee. The realized PnL settles into collateral at once, in either
+   * settlement mode; each close is one `liquidation` balance change of PnL − fee.
+   */
   private liquidate(account: SimAccount, price: number, triggerSymbol: string, at: number): void {
+    if (!this.candles) {
+      // Every position closes here: funding other markets owe by now is settled first.
+      for (const other of this.marketStates)
+        if (other.started && other.mark > 0 && other.nextFundingTime <= at)
+          this.settleFunding(other, at, other.mark, true);
+    }
     for (const list of this.working.values()) {
       for (const simOrder of [...list])
         if (simOrder.accountId === account.id) this.finish(simOrder, 'cancelled', at, 'LIQUIDATION');
@@ -1192,8 +1569,28 @@ export class SimExchange implements Exchange {
         createdAt: at,
         updatedAt: at,
       };
-      this.applyTrade(account, state, position.quantity > 0 ? -quantity : quantity, executionPrice, fee, at);
-      this.emitBalance(account, at, 0, 'liquidation');
+      this.orders.set(order.id, {
+        order,
+        accountId: account.id,
+        market: state,
+        activeAt: at,
+        active: true,
+        marketable: true,
+        timed: false,
+        notional: quantity * executionPrice,
+        fills: 1,
+      });
+      this.retain(order.id);
+      const pnl = this.applyTrade(
+        account,
+        state,
+        position.quantity > 0 ? -quantity : quantity,
+        executionPrice,
+        fee,
+        at,
+        true,
+      );
+      this.emitBalance(account, at, pnl - fee, 'liquidation');
       this.fillSequence += 1;
       this.events.emit('fill', {
         id: `${this.id}-f${this.fillSequence}`,
@@ -1210,6 +1607,7 @@ export class SimExchange implements Exchange {
         cumulativeQuantity: quantity,
         cumulativeFee: fee,
         averagePrice: executionPrice,
+        slippage: 0,
         reduceOnly: true,
       });
       this.events.emit('order', order);
@@ -1220,39 +1618,89 @@ export class SimExchange implements Exchange {
 
   // ---------------------------------------------------------------- capital
 
-  async deposit(accountId: string, asset: string, amount: number): Promise<void> {
-    const account = this.requireAccount(accountId);
-    if (!(amount > 0) || !Number.isFinite(amount))
-      throw new ExchangeError('INVALID_ARGUMENT', `deposit amount must be positive (got ${amount})`);
-    account.collateral += amount;
-    account.totals.deposits += amount;
-    this.emitBalance(account, this.clock.now(), amount, 'deposit', asset);
-    this.emitAccount(accountId);
+  private requireCollateralAsset(asset: string, what: string): void {
+    if (asset !== this.options.collateralAsset)
+      throw new ExchangeError(
+        'INVALID_ARGUMENT',
+        `${what} asset "${asset}" is not supported: ${this.id} is a single-collateral venue holding ${this.options.collateralAsset}`,
+        { exchange: this.id },
+      );
   }
 
-  /** Withdraws up to the free collateral; more is `INSUFFICIENT_FUNDS`. */
-  async withdraw(accountId: string, asset: string, amount: number): Promise<void> {
-    const account = this.requireAccount(accountId);
+  private requireAmount(amount: number, what: string): void {
     if (!(amount > 0) || !Number.isFinite(amount))
-      throw new ExchangeError('INVALID_ARGUMENT', `withdrawal amount must be positive (got ${amount})`);
+      throw new ExchangeError('INVALID_ARGUMENT', `${what} amount must be positive (got ${amount})`, {
+        exchange: this.id,
+      });
+  }
+
+  /** What an account can release: free collateral, and never more cash than it holds. */
+  private requireReleasable(account: SimAccount, amount: number, what: string): void {
+    // Funding already due is part of what the account holds now.
+    if (!this.candles) this.settleAllFunding(this.clock.now());
     const free = this.snapshot(account).freeCollateral;
     if (amount > free + EPSILON || amount > account.collateral + EPSILON) {
       throw new ExchangeError(
         'INSUFFICIENT_FUNDS',
-        `cannot withdraw ${amount}: free collateral is ${free.toFixed(6)}`,
+        `cannot ${what} ${amount} from ${account.id}: free collateral is ${free.toFixed(6)}, cash ${account.collateral.toFixed(6)}`,
         { exchange: this.id },
       );
     }
-    account.collateral -= amount;
-    account.totals.withdrawals += amount;
-    this.emitBalance(account, this.clock.now(), -amount, 'withdrawal', asset);
+  }
+
+  async deposit(accountId: string, asset: string, amount: number): Promise<void> {
+    const account = this.requireAccount(accountId);
+    this.requireCollateralAsset(asset, 'deposit');
+    this.requireAmount(amount, 'deposit');
+    account.collateral += amount;
+    account.totals.deposits += amount;
+    this.emitBalance(account, this.clock.now(), amount, 'deposit');
     this.emitAccount(accountId);
   }
 
-  /** Moves collateral between two accounts (a parent and its sub-account, or siblings). */
-  async transfer(fromId: string, toId: string, amount: number): Promise<void> {
-    await this.withdraw(fromId, 'USD', amount);
-    await this.deposit(toId, 'USD', amount);
+  /** Withdraws up to the free collateral (and the cash held); more is `INSUFFICIENT_FUNDS`. */
+  async withdraw(accountId: string, asset: string, amount: number): Promise<void> {
+    const account = this.requireAccount(accountId);
+    this.requireCollateralAsset(asset, 'withdrawal');
+    this.requireAmount(amount, 'withdrawal');
+    this.requireReleasable(account, amount, 'withdraw');
+    account.collateral -= amount;
+    account.totals.withdrawals += amount;
+    this.emitBalance(account, this.clock.now(), -amount, 'withdrawal');
+    this.emitAccount(accountId);
+  }
+
+  /**
+   * Moves collateral between an account and its sub-account (either way). It is not a deposit or a
+   * withdrawal: the totals count it as transfers out and in, and both accounts get a `transfer`
+   * balance change. The source releases at most its free collateral.
+   */
+  async transfer(
+    fromId: string,
+    toId: string,
+    amount: number,
+    asset: string = this.options.collateralAsset,
+  ): Promise<void> {
+    const from = this.requireAccount(fromId);
+    const to = this.requireAccount(toId);
+    this.requireCollateralAsset(asset, 'transfer');
+    this.requireAmount(amount, 'transfer');
+    if (from.parent !== to.id && to.parent !== from.id)
+      throw new ExchangeError(
+        'INVALID_ARGUMENT',
+        `transfer from ${fromId} to ${toId}: transfers go between an account and its sub-account`,
+        { exchange: this.id },
+      );
+    this.requireReleasable(from, amount, 'transfer');
+    const now = this.clock.now();
+    from.collateral -= amount;
+    from.totals.transfersOut += amount;
+    to.collateral += amount;
+    to.totals.transfersIn += amount;
+    this.emitBalance(from, now, -amount, 'transfer');
+    this.emitBalance(to, now, amount, 'transfer');
+    this.emitAccount(fromId);
+    this.emitAccount(toId);
   }
 
   /** Moves unsettled PnL into collateral (for `pnlSettlement: manual`). Returns the amount settled. */
@@ -1292,6 +1740,11 @@ export class SimExchange implements Exchange {
   /** Running totals of an account, for reconciliation and tests. */
   totals(accountId: string): AccountTotals {
     return { ...this.requireAccount(accountId).totals };
+  }
+
+  /** The parent of a sub-account, if it is one. */
+  parentOf(accountId: string): string | undefined {
+    return this.requireAccount(accountId).parent;
   }
 
   // ---------------------------------------------------------------- reads
@@ -1353,7 +1806,7 @@ export class SimExchange implements Exchange {
       notional += Math.abs(position.quantity) * state.mark;
       marginUsed += (Math.abs(position.quantity) * state.mark) / state.market.maxLeverage;
     }
-    marginUsed += this.openOrderMargin(account, undefined);
+    marginUsed += this.openOrderMargin(account);
     const equity = this.equityOf(account);
     const maintenanceMargin = this.maintenanceOf(account);
     const freeCollateral = Math.max(0, equity - marginUsed);
@@ -1374,7 +1827,13 @@ export class SimExchange implements Exchange {
             : Math.min(1, Math.max(0, 1 - maintenanceMargin / equity)),
       leverage: equity > 0 ? notional / equity : notional > 0 ? Number.POSITIVE_INFINITY : 0,
       unsettledPnl: account.unsettledPnl,
-      balances: [{ asset: 'USD', total: account.collateral, free: freeCollateral }],
+      balances: [
+        {
+          asset: this.options.collateralAsset,
+          total: account.collateral,
+          free: Math.max(0, Math.min(freeCollateral, account.collateral)),
+        },
+      ],
       positions,
     };
   }
@@ -1394,19 +1853,13 @@ export class SimExchange implements Exchange {
     this.events.emit('position', this.positionOf(account, symbol, at));
   }
 
-  private emitBalance(
-    account: SimAccount,
-    at: number,
-    amount: number,
-    kind: BalanceChange['kind'],
-    asset = 'USD',
-  ): void {
+  private emitBalance(account: SimAccount, at: number, amount: number, kind: BalanceChange['kind']): void {
     if (this.events.listenerCount('balance') === 0) return;
     this.events.emit('balance', {
       exchange: this.id,
       account: account.id,
       timestamp: at,
-      asset,
+      asset: this.options.collateralAsset,
       amount,
       kind,
       balance: account.collateral,
@@ -1422,6 +1875,7 @@ export class SimExchange implements Exchange {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.cancelTimer();
   }
 
   accounts(): readonly string[] {
@@ -1430,6 +1884,10 @@ export class SimExchange implements Exchange {
 
   async fetchMarkets(): Promise<readonly Market[]> {
     return this.marketList;
+  }
+
+  private emitTicker(state: SimMarket): void {
+    this.events.emit('ticker', this.tickerOf(state));
   }
 
   private tickerOf(state: SimMarket): Ticker {
@@ -1507,18 +1965,29 @@ export class SimExchange implements Exchange {
     return this.currentFundingRate(state, state.time);
   }
 
+  /**
+   * Past funding rates, oldest first: every settlement applied (constant rate, series or
+   * `applyFunding`, within the retained window) and the loaded series' points up to the market's
+   * current time.
+   */
   async fetchFundingHistory(request: FundingHistoryRequest): Promise<readonly FundingRate[]> {
     const state = this.requireMarket(request.symbol);
     const from = request.from ?? Number.NEGATIVE_INFINITY;
-    const to = request.to ?? state.lastAppliedFunding;
-    const points = (state.series ?? []).filter((point) => point.time >= from && point.time <= to);
-    const limited = request.limit === undefined ? points : points.slice(-request.limit);
-    return limited.map((point) =>
+    const to = request.to ?? Number.POSITIVE_INFINITY;
+    const byTime = new Map<number, number>();
+    for (const point of state.series ?? []) {
+      if (point.time > state.time) break;
+      byTime.set(point.time, point.rate);
+    }
+    for (const [time, rate] of state.appliedFunding) byTime.set(time, rate);
+    const times = [...byTime.keys()].filter((time) => time >= from && time <= to).sort((a, b) => a - b);
+    const limited = request.limit === undefined ? times : times.slice(-request.limit);
+    return limited.map((time) =>
       fundingRate({
         exchange: this.id,
         symbol: request.symbol,
-        timestamp: point.time,
-        rate: point.rate,
+        timestamp: time,
+        rate: byTime.get(time) as number,
         intervalHours: state.market.fundingIntervalHours,
       }),
     );

@@ -36,3 +36,37 @@ describeExchangeContract('SimExchange, book model', () => {
   exchange.processOrderBook(book(60_000));
   return { exchange, symbol: 'BTC', setPrice: (price) => exchange.processOrderBook(book(Math.round(price))) };
 });
+
+/**
+ * The candle model fills only when a bar arrives, so the harness plays a paper feed: a flat
+ * one-minute bar at the last price every few milliseconds, until the case tears down.
+ */
+describeExchangeContract('SimExchange, next-open (candle) model', () => {
+  const exchange = new SimExchange({
+    fillModel: 'next-open',
+    markets,
+    accounts: [{ id: 'main', balance: 100_000 }],
+  });
+  const start = Math.floor(exchange.clock.now() / 60_000) * 60_000;
+  let index = 0;
+  let price = 60_000;
+  const feed = () => {
+    exchange.processCandle(
+      'BTC',
+      { timestamp: start + index * 60_000, open: price, high: price, low: price, close: price, volume: 1 },
+      60_000,
+    );
+    index += 1;
+  };
+  feed();
+  const timer = setInterval(feed, 5);
+  return {
+    exchange,
+    symbol: 'BTC',
+    setPrice: (next) => {
+      price = Math.round(next * 10) / 10;
+      feed();
+    },
+    teardown: () => clearInterval(timer),
+  };
+});

@@ -33,17 +33,35 @@ describe('order types (mark model)', () => {
     expect((await sim.fetchOrder('main', order.id))?.status).toBe('filled');
   });
 
-  it('a marketable limit takes at a price no worse than its limit', async () => {
-    const { sim } = createSim({ slippage: 0.01 });
+  it('a marketable limit takes at the slipped mark only when that is within its limit; else GTC rests, IOC cancels', async () => {
+    const { sim, fills } = createSim({ slippage: 0.01 });
     sim.processTicker({ symbol: 'BTC', mark: 100, timestamp: T0 });
-    const order = await sim.submitOrder({
+    // Within the limit: the whole size at the slipped mark (101), not capped at or improved to the limit.
+    const within = await sim.submitOrder({
+      ...base,
+      side: 'buy',
+      type: 'limit',
+      price: '102',
+      quantity: '1',
+    });
+    expect(within).toMatchObject({ status: 'filled', averagePrice: 101 });
+    expect(fills.at(-1)).toMatchObject({ price: 101, liquidity: 'taker', slippage: 1 });
+    // Beyond the limit (101 > 100.5): it takes nothing.
+    const ioc = await sim.submitOrder({
       ...base,
       side: 'buy',
       type: 'limit',
       price: '100.5',
       quantity: '1',
+      timeInForce: 'ioc',
     });
-    expect(order).toMatchObject({ status: 'filled', averagePrice: 100.5 });
+    expect(ioc).toMatchObject({ status: 'cancelled', reason: 'IOC_NOT_FILLED', filledQuantity: 0 });
+    const gtc = await sim.submitOrder({ ...base, side: 'buy', type: 'limit', price: '100.5', quantity: '1' });
+    expect(gtc).toMatchObject({ status: 'open', filledQuantity: 0 });
+    expect(fills).toHaveLength(1);
+    // Resting at 100.5, it fills as maker at its price when a later mark is through it.
+    sim.processTicker({ symbol: 'BTC', mark: 100.2, timestamp: T0 + 1 });
+    expect(fills.at(-1)).toMatchObject({ orderId: gtc.id, price: 100.5, liquidity: 'maker' });
   });
 
   it('post-only: rejected when it would cross, rests otherwise, and only ever fills as maker', async () => {
@@ -213,24 +231,6 @@ describe('order types (mark model)', () => {
     expect(await sim.fetchOrder('main', order.id)).toMatchObject({ status: 'filled', averagePrice: 102 });
     expect(orders.map((entry) => entry.status)).toEqual(['pending', 'open', 'filled']);
   });
-
-  it('seeded latency jitter is deterministic', async () => {
-    const run = async (seed: number) => {
-      const { sim, clock } = createSim({ ackLatencyMs: 100, latencyJitterMs: 1000, seed });
-      sim.processTicker({ symbol: 'BTC', mark: 100, timestamp: T0 });
-      const prices: number[] = [];
-      for (let step = 0; step < 5; step += 1)
-        await sim.submitOrder({ ...base, side: 'buy', type: 'market', quantity: '0.2' });
-      for (let ms = 0; ms <= 1200; ms += 50) {
-        clock.advanceTo(T0 + ms);
-        sim.processTicker({ symbol: 'BTC', mark: 100 + ms / 100, timestamp: T0 + ms });
-      }
-      for (const order of await sim.fetchOpenOrders('main')) prices.push(order.averagePrice);
-      return (await sim.fetchPositions('main'))[0]?.entryPrice;
-    };
-    expect(await run(7)).toBe(await run(7));
-    expect(await run(7)).not.toBe(await run(8));
-  });
 });
 
 describe('rejection reasons', () => {
@@ -356,6 +356,93 @@ describe('book model', () => {
     sim.processOrderBook({ ...thin, asks: [[100.2, 5]] });
     expect(await sim.fetchOrder('main', limit.id)).toMatchObject({ status: 'filled', filledQuantity: 1 });
     expect(fills.at(-1)).toMatchObject({ liquidity: 'maker', price: 100.2, quantity: 0.3 });
+  });
+
+  const deep = {
+    symbol: 'BTC',
+    timestamp: T0,
+    bids: [[99.9, 50] as const],
+    asks: [[100, 5] as const, [100.5, 5] as const],
+  };
+
+  it('FOK checks depth and margin for its whole size before any fill', async () => {
+    // 1 000 of collateral at 10×. Valued at the mark (99.95), 95 pass the check at submit; walking
+    // the book costs 50 at 100 and 45 at 120, which leaves equity 95.25 under 949.5 of margin,
+    // while the first 50 alone would fit.
+    const { sim, fills } = createSim({
+      fillModel: 'book',
+      fees: { maker: 0, taker: 0 },
+      accounts: [{ id: 'main', balance: 1000 }],
+    });
+    const steep = { ...deep, asks: [[100, 50] as const, [120, 50] as const] };
+    sim.processOrderBook(steep);
+    const fok = await sim.submitOrder({
+      ...base,
+      side: 'buy',
+      type: 'market',
+      quantity: '95',
+      timeInForce: 'fok',
+    });
+    expect(fok).toMatchObject({ status: 'cancelled', reason: 'INSUFFICIENT_MARGIN', filledQuantity: 0 });
+    expect(fills).toEqual([]);
+    expect(await sim.fetchPositions('main')).toEqual([]);
+    // The same order as IOC fills level by level and stops where margin runs out.
+    const ioc = await sim.submitOrder({ ...base, side: 'buy', type: 'market', quantity: '95' });
+    expect(ioc).toMatchObject({ status: 'cancelled', reason: 'INSUFFICIENT_MARGIN', filledQuantity: 50 });
+  });
+
+  it('a level under one lot is skipped, not the end of the walk; FOK reasons stay FOK', async () => {
+    const { sim, fills } = createSim({ fillModel: 'book' });
+    const dusty = { ...thin, asks: [[100.1, 0.0004] as const, [100.2, 1] as const] };
+    sim.processOrderBook(dusty);
+    const fok = await sim.submitOrder({
+      ...base,
+      side: 'buy',
+      type: 'market',
+      quantity: '0.5',
+      timeInForce: 'fok',
+    });
+    expect(fok).toMatchObject({ status: 'filled', averagePrice: 100.2 });
+    const ioc = await sim.submitOrder({ ...base, side: 'buy', type: 'market', quantity: '0.4' });
+    expect(ioc).toMatchObject({ status: 'filled', averagePrice: 100.2 });
+    const short = await sim.submitOrder({
+      ...base,
+      side: 'buy',
+      type: 'market',
+      quantity: '0.2',
+      timeInForce: 'fok',
+    });
+    expect(short).toMatchObject({ status: 'cancelled', reason: 'FOK_NOT_FILLED', filledQuantity: 0 });
+    expect(fills.map((fill) => [fill.price, fill.quantity])).toEqual([
+      [100.2, 0.5],
+      [100.2, 0.4],
+    ]);
+  });
+
+  it('a reduce-only FOK larger than the position when it goes live is cancelled whole', async () => {
+    const { sim, clock, fills } = createSim({ fillModel: 'book', ackLatencyMs: 10 });
+    sim.processOrderBook(deep);
+    await sim.submitOrder({ ...base, side: 'buy', type: 'market', quantity: '2' });
+    clock.advanceTo(T0 + 10);
+    sim.processOrderBook({ ...deep, timestamp: T0 + 10 });
+    await sim.submitOrder({ ...base, side: 'sell', type: 'market', quantity: '1', reduceOnly: true });
+    const fok = await sim.submitOrder({
+      ...base,
+      side: 'sell',
+      type: 'market',
+      quantity: '2',
+      reduceOnly: true,
+      timeInForce: 'fok',
+    });
+    clock.advanceTo(T0 + 20);
+    sim.processOrderBook({ ...deep, timestamp: T0 + 20 }); // both go live; the first leaves a position of 1
+    expect(await sim.fetchOrder('main', fok.id)).toMatchObject({
+      status: 'cancelled',
+      reason: 'FOK_NOT_FILLED',
+      filledQuantity: 0,
+    });
+    expect(fills.map((fill) => fill.quantity)).toEqual([2, 1]);
+    expect((await sim.fetchPositions('main'))[0]?.quantity).toBe(1);
   });
 });
 
