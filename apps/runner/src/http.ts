@@ -103,11 +103,13 @@ export async function startHttpServer(options: HttpOptions): Promise<RunnerHttpS
 
   async function health(): Promise<{ ok: boolean; checks: HealthCheck[] }> {
     const now = engine.clock.now();
+    const slack = 250 * (options.clockSpeed ?? 1);
     const checks: HealthCheck[] = [];
     const lastCycle = engine.lastCycleAt ?? servingSince;
     // Twice the interval, plus a quarter second of real time for timers and garbage collection:
-    // at a replay's high speed the interval alone can be a few real milliseconds.
-    const stuckAfter = 2 * options.cycleIntervalMs + 250 * (options.clockSpeed ?? 1);
+    // at a replay's high speed the interval alone can be a few real milliseconds. Data ages get
+    // the same slack.
+    const stuckAfter = 2 * options.cycleIntervalMs + slack;
     if (!engine.isRunning) checks.push({ name: 'loop', ok: false, message: 'the engine is not running' });
     else
       checks.push({
@@ -119,7 +121,7 @@ export async function startHttpServer(options: HttpOptions): Promise<RunnerHttpS
       const updated = engine.state.lastUpdate(market.exchange, market.symbol);
       if (updated === undefined) continue;
       const age = now - updated;
-      if (age > options.staleAfterMs)
+      if (age > options.staleAfterMs + slack)
         checks.push({
           name: `data:${market.exchange}:${market.symbol}`,
           ok: false,

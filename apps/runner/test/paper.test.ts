@@ -67,6 +67,65 @@ describe('paper trading on replayed data (the built CLI in a real process)', () 
     });
   }, 90_000);
 
+  it('after kill -9 keeps everything committed, and the restart resumes and reconciles', async () => {
+    const db = path.join(tempDir(), 'crash.db');
+    const first = startRunner(['--config', EXAMPLE, '--db', db, '--speed', SPEED]);
+    await waitUntil(() => count(db, 'fills') >= 3, 60_000, 'three fills in the database');
+    const committed = readDb(db, (database) => ({
+      fills: (database.prepare('SELECT fill_id FROM fills').all() as { fill_id: string }[]).map(
+        (row) => row.fill_id,
+      ),
+      signals: (database.prepare('SELECT id FROM signals').all() as { id: string }[]).map((row) => row.id),
+    }));
+    first.child.kill('SIGKILL');
+    expect(await first.exited()).toBe(null);
+
+    const after = readDb(db, (database) => ({
+      integrity: database.pragma('integrity_check', { simple: true }),
+      fills: new Set(
+        (database.prepare('SELECT fill_id FROM fills').all() as { fill_id: string }[]).map(
+          (row) => row.fill_id,
+        ),
+      ),
+      signals: new Set(
+        (database.prepare('SELECT id FROM signals').all() as { id: string }[]).map((row) => row.id),
+      ),
+      checkpoint: database.prepare('SELECT at FROM checkpoints').get() as { at: number } | undefined,
+    }));
+    expect(after.integrity).toBe('ok');
+    expect(committed.fills.filter((id) => !after.fills.has(id))).toEqual([]);
+    expect(committed.signals.filter((id) => !after.signals.has(id))).toEqual([]);
+    expect(after.checkpoint?.at).toBeGreaterThan(0);
+
+    const second = startRunner(['--config', EXAMPLE, '--db', db, '--speed', SPEED]);
+    const resumed = await second.waitForLog('resuming from the last checkpoint');
+    const replayFrom = await second.waitForLog('replaying recorded data');
+    // The replay continues after the last bar the first run played, not from the start.
+    expect(Date.parse(replayFrom.from as string)).toBeGreaterThan(after.checkpoint?.at as number);
+    const fillsBefore = after.fills.size;
+    await waitUntil(() => count(db, 'fills') > fillsBefore + 1, 60_000, 'new fills after the restart');
+    second.child.kill('SIGTERM');
+    expect(await second.exited()).toBe(0);
+
+    readDb(db, (database) => {
+      const runs = database.prepare('SELECT run_id, stop_reason FROM runs ORDER BY started_at').all() as {
+        run_id: string;
+        stop_reason: string | null;
+      }[];
+      expect(runs).toHaveLength(2);
+      expect(runs[0]?.stop_reason).toBe(null); // killed: no orderly stop was recorded, honestly
+      expect(runs[1]?.stop_reason).toBe('SIGTERM');
+      // The paper venue resumed from the same checkpoint as the ledger: nothing to adopt.
+      const adopted = database
+        .prepare(
+          "SELECT code FROM alerts WHERE run_id = ? AND code IN ('POSITION_ADOPTED', 'ORDER_ADOPTED', 'POSITION_RECONCILED')",
+        )
+        .all(runs[1]?.run_id) as { code: string }[];
+      expect(adopted).toEqual([]);
+    });
+    expect(resumed.previousRun).toBeTypeOf('string');
+  }, 120_000);
+
   it('keeps secrets out of the logs and the database', async () => {
     const directory = tempDir();
     const token = 'ctl-9f8e7d6c5b4a3210-secret';

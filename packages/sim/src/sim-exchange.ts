@@ -2064,4 +2064,178 @@ export class SimExchange implements Exchange {
   setMark(symbol: string, mark: number): void {
     this.requireMarket(symbol).mark = mark;
   }
+
+  // ---------------------------------------------------------------- persistence
+
+  /**
+   * The venue's books as JSON-serializable data: accounts (cash, unsettled PnL, positions, totals,
+   * client ids in use), working orders, and per market the mark, the funding clock and the funding
+   * times already applied. Order books, funding series and mark series are not included: they are
+   * market data, fed again after a restart. Final orders are not kept.
+   */
+  exportState(): SimState {
+    return {
+      version: 1,
+      sequence: this.sequence,
+      fillSequence: this.fillSequence,
+      markets: this.marketStates.map((state) => ({
+        symbol: state.market.symbol,
+        mark: state.mark,
+        index: state.index,
+        time: state.time,
+        started: state.started,
+        fundingRate: state.fundingRate,
+        nextFundingTime: Number.isFinite(state.nextFundingTime) ? state.nextFundingTime : null,
+        lastFundingTime: state.lastFundingTime,
+        appliedFunding: [...state.appliedFunding.entries()],
+        fundingFloor: Number.isFinite(state.fundingFloor) ? state.fundingFloor : null,
+      })),
+      accounts: this.accountList.map((account) => ({
+        id: account.id,
+        collateral: account.collateral,
+        unsettledPnl: account.unsettledPnl,
+        totals: { ...account.totals },
+        positions: [...account.positions.entries()].map(([symbol, position]) => ({ symbol, ...position })),
+        clientOrderIds: [...account.clientOrderIds.liveEntries()].map(([id]) => id),
+      })),
+      orders: [...this.working.values()].flat().map((simOrder) => ({
+        order: simOrder.order,
+        accountId: simOrder.accountId,
+        activeAt: simOrder.activeAt,
+        active: simOrder.active,
+        marketable: simOrder.marketable,
+        notional: simOrder.notional,
+        fills: simOrder.fills,
+      })),
+    };
+  }
+
+  /**
+   * Restores books saved by `exportState` into a fresh instance built with the same markets and
+   * accounts (before any data or order). Markets and accounts the options no longer have are
+   * refused, naming them: the restart must not silently drop a position.
+   */
+  importState(saved: unknown): void {
+    const state = saved as SimState;
+    if (!state || state.version !== 1)
+      throw new ExchangeError(
+        'INVALID_ARGUMENT',
+        `sim ${this.id}: unknown saved state (version ${String((saved as { version?: unknown })?.version)})`,
+      );
+    if (this.orders.size > 0 || this.openPositions > 0)
+      throw new ExchangeError(
+        'INVALID_ARGUMENT',
+        `sim ${this.id}: state can only be restored into a fresh venue`,
+      );
+    const missingMarkets = state.markets
+      .map((market) => market.symbol)
+      .filter((symbol) => !this.markets.has(symbol));
+    const missingAccounts = state.accounts
+      .map((account) => account.id)
+      .filter((id) => !this.accountsById.has(id));
+    const heldOrphans = state.accounts.flatMap((account) =>
+      account.positions
+        .filter((position) => !this.markets.has(position.symbol))
+        .map((position) => `${account.id}/${position.symbol}`),
+    );
+    if (missingAccounts.length > 0 || heldOrphans.length > 0)
+      throw new ExchangeError(
+        'INVALID_ARGUMENT',
+        `sim ${this.id}: the saved state holds ${[
+          ...missingAccounts.map((id) => `account ${id}`),
+          ...heldOrphans.map((key) => `a position in ${key}`),
+        ].join(', ')}, which the options no longer have`,
+      );
+    this.sequence = state.sequence;
+    this.fillSequence = state.fillSequence;
+    for (const saved of state.markets) {
+      const market = this.markets.get(saved.symbol);
+      if (!market) continue; // a market with no position or order that was dropped from the options
+      market.mark = saved.mark;
+      market.index = saved.index;
+      market.time = saved.time;
+      market.started = saved.started;
+      market.fundingRate = saved.fundingRate;
+      market.nextFundingTime = saved.nextFundingTime ?? Number.POSITIVE_INFINITY;
+      market.lastFundingTime = saved.lastFundingTime;
+      market.appliedFunding = new Map(saved.appliedFunding);
+      market.fundingFloor = saved.fundingFloor ?? Number.NEGATIVE_INFINITY;
+    }
+    for (const saved of state.accounts) {
+      const account = this.accountsById.get(saved.id) as SimAccount;
+      account.collateral = saved.collateral;
+      account.unsettledPnl = saved.unsettledPnl;
+      Object.assign(account.totals, saved.totals);
+      for (const { symbol, ...position } of saved.positions) {
+        account.positions.set(symbol, { ...position });
+        if (position.quantity !== 0) {
+          (this.markets.get(symbol) as SimMarket).holders += 1;
+          this.openPositions += 1;
+        }
+      }
+      for (const id of saved.clientOrderIds) account.clientOrderIds.set(id, true);
+    }
+    let earliestDue: number | undefined;
+    for (const saved of state.orders) {
+      const market = this.markets.get(saved.order.symbol);
+      if (!market || !this.accountsById.has(saved.accountId)) continue;
+      const simOrder: SimOrder = {
+        order: saved.order,
+        accountId: saved.accountId,
+        market,
+        activeAt: saved.activeAt,
+        active: saved.active,
+        marketable: saved.marketable,
+        timed: false,
+        notional: saved.notional,
+        fills: saved.fills,
+      };
+      this.orders.set(saved.order.id, simOrder);
+      (this.working.get(saved.order.symbol) as SimOrder[]).push(simOrder);
+      this.workingCount += 1;
+      if (!simOrder.active || saved.order.expiresAt !== undefined) {
+        simOrder.timed = true;
+        this.timedOrders += 1;
+        const due = this.dueTime(simOrder);
+        if (earliestDue === undefined || due < earliestDue) earliestDue = due;
+      }
+    }
+    if (earliestDue !== undefined) this.scheduleTimer(earliestDue);
+  }
+}
+
+/** What `SimExchange.exportState` saves (JSON). */
+export interface SimState {
+  readonly version: 1;
+  readonly sequence: number;
+  readonly fillSequence: number;
+  readonly markets: readonly {
+    readonly symbol: string;
+    readonly mark: number;
+    readonly index: number | undefined;
+    readonly time: number;
+    readonly started: boolean;
+    readonly fundingRate: number;
+    readonly nextFundingTime: number | null;
+    readonly lastFundingTime: number;
+    readonly appliedFunding: readonly (readonly [number, number])[];
+    readonly fundingFloor: number | null;
+  }[];
+  readonly accounts: readonly {
+    readonly id: string;
+    readonly collateral: number;
+    readonly unsettledPnl: number;
+    readonly totals: AccountTotals;
+    readonly positions: readonly ({ readonly symbol: string } & SimPosition)[];
+    readonly clientOrderIds: readonly string[];
+  }[];
+  readonly orders: readonly {
+    readonly order: Order;
+    readonly accountId: string;
+    readonly activeAt: number;
+    readonly active: boolean;
+    readonly marketable: boolean;
+    readonly notional: number;
+    readonly fills: number;
+  }[];
 }
