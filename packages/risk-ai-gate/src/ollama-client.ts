@@ -14,7 +14,7 @@ export interface OllamaQuestion {
 }
 
 export interface OllamaConnection {
-  /** Base URL, e.g. `http://127.0.0.1:11434`. */
+  /** Base URL, e.g. `http://127.0.0.1:11434`, or a proxy's `https://gateway.example/ollama`. */
   readonly host: string;
   /** `/api/chat` (system + user messages) or `/api/generate` (system + prompt). */
   readonly endpoint: 'chat' | 'generate';
@@ -120,7 +120,8 @@ export async function askOllama(
     });
   const call = (async (): Promise<OllamaResult> => {
     try {
-      const url = new URL(`/api/${connection.endpoint}`, connection.host);
+      // Appended, not resolved: a proxy may serve Ollama under a path prefix.
+      const url = new URL(`${connection.host.replace(/\/+$/, '')}/api/${connection.endpoint}`);
       let response: Response;
       try {
         response = await fetch(url, {

@@ -14,6 +14,8 @@ const host = z.string().superRefine((value, context) => {
     context.addIssue({ code: 'custom', message: `not a URL: ${JSON.stringify(value)}` });
     return;
   }
+  if (url.search !== '' || url.hash !== '')
+    context.addIssue({ code: 'custom', message: 'must be a base URL, without a query or fragment' });
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     context.addIssue({ code: 'custom', message: `must be an http or https URL (got ${url.protocol})` });
   // A URL is logged and recorded; credentials in it would be too.

@@ -51,6 +51,8 @@ function tokens(text: string): string[] {
 export class FakeOllama {
   readonly requests: ReceivedRequest[] = [];
   readonly models = new Set(['test-model']);
+  /** A path prefix the server lives under, as behind a reverse proxy. */
+  prefix = '';
   behave: (request: ReceivedRequest) => Behaviour = () => ({
     kind: 'answer',
     content: '{"decision":"allow","confidence":0.9,"rationale":"trend and funding agree"}',
@@ -76,7 +78,13 @@ export class FakeOllama {
     let text = '';
     for await (const chunk of request) text += chunk;
     const path = request.url ?? '/';
-    if (request.method !== 'POST' || (path !== '/api/chat' && path !== '/api/generate')) {
+    // Behind a proxy Ollama may live under a prefix: /ollama/api/chat.
+    const endpoint = path.slice(this.prefix.length);
+    if (
+      request.method !== 'POST' ||
+      !path.startsWith(this.prefix) ||
+      (endpoint !== '/api/chat' && endpoint !== '/api/generate')
+    ) {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found');
       return;
     }
@@ -94,7 +102,7 @@ export class FakeOllama {
       this.json(response, 404, { error: `model "${model}" not found, try pulling it first` });
       return;
     }
-    const chat = path === '/api/chat';
+    const chat = endpoint === '/api/chat';
     // Ollama streams unless told not to.
     const stream = body.stream !== false;
     const line = (content: string, done: boolean) => ({

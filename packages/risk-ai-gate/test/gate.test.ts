@@ -469,6 +469,9 @@ describe('secrets', () => {
     expect(() =>
       parsePluginOptions(aiGate, { model: 'm', host: `https://user:${TEST_API_KEY}@ollama.example` }),
     ).toThrow(/host: must not carry credentials; put them in apiKey or headers/);
+    expect(() =>
+      parsePluginOptions(aiGate, { model: 'm', host: `https://ollama.example/?key=${TEST_API_KEY}` }),
+    ).toThrow(/host: must be a base URL, without a query or fragment/);
   });
 });
 

@@ -56,6 +56,12 @@ describe('the request', () => {
     });
   });
 
+  it('a host with a path prefix (a reverse proxy) keeps it; a trailing slash is fine', async () => {
+    server.prefix = '/ollama';
+    expect(await askOllama(question, connect({ host: `${host}/ollama/` }))).toMatchObject({ ok: true });
+    expect(server.requests[0]?.path).toBe('/ollama/api/chat');
+  });
+
   it('generate: system and prompt fields; a JSON schema goes in format', async () => {
     const schema = { type: 'object', properties: { decision: { type: 'string' } } };
     await askOllama({ ...question, format: schema }, connect({ endpoint: 'generate', stream: true }));
