@@ -3,6 +3,7 @@ import accountMonitors from '@perpkit/monitor-account';
 import fundingFlip from '@perpkit/monitor-funding';
 import hedge from '@perpkit/monitor-hedge';
 import operationalMonitors from '@perpkit/monitor-operational';
+import aiGate from '@perpkit/risk-ai-gate';
 import exposure from '@perpkit/risk-exposure';
 import lossLimits from '@perpkit/risk-loss-limits';
 import operationalGates from '@perpkit/risk-operational';
@@ -23,6 +24,7 @@ export function builtinPlugins(): Map<string, readonly AnyPlugin[]> {
     exposure,
     profitability,
     ...operationalGates,
+    aiGate,
     ...accountMonitors,
     hedge,
     fundingFlip,

@@ -37,8 +37,8 @@ Modes:
   environment, through \${NAME} in the config.
 
 Built-in plugins: the simulated venue (sim); risk gates pacing, loss-limits, exposure,
-profitability, staleness, latency, native-reserve, confirmation; monitors health, margin,
-exposure, liquidation-distance, hedge, funding-flip, stale-data, cycle-failures.
+profitability, staleness, latency, native-reserve, confirmation, ai-gate; monitors health,
+margin, exposure, liquidation-distance, hedge, funding-flip, stale-data, cycle-failures.
 
 Operator console: while the runner trades, it reads commands on stdin:
   status, approvals, approve <id>, reject <id> [reason], phase <active|reducing|halted> [reason],
