@@ -3,7 +3,10 @@ import {
   Engine,
   type Logger,
   type MemorySnapshot,
+  type OrderDeniedEvent,
+  type OrderSubmittedEvent,
   parsePluginOptions,
+  type RiskGate,
   type Signal,
   SimulatedClock,
   type Strategy,
@@ -49,7 +52,12 @@ export async function createHarness(
     { id: 'alpha', fundingIntervalHours: 8 },
     { id: 'beta', fundingIntervalHours: 1 },
   ],
-  extra: { start?: number; logger?: Logger; memory?: MemorySnapshot } = {},
+  extra: {
+    start?: number;
+    logger?: Logger;
+    memory?: MemorySnapshot;
+    riskGates?: readonly ComponentSpec<RiskGate>[];
+  } = {},
 ) {
   const clock = new SimulatedClock(extra.start ?? START);
   const sims = venues.map(
@@ -95,9 +103,14 @@ export async function createHarness(
     accountEventIntervalMs: 0,
     ...(extra.logger ? { logger: extra.logger } : {}),
     ...(extra.memory ? { memory: extra.memory } : {}),
+    ...(extra.riskGates ? { riskGates: extra.riskGates } : {}),
   });
   const signals: Signal[] = [];
   engine.events.on('signal', (signal) => signals.push(signal));
+  const submitted: OrderSubmittedEvent[] = [];
+  engine.events.on('order:submitted', (event) => submitted.push(event));
+  const denied: OrderDeniedEvent[] = [];
+  engine.events.on('order:denied', (event) => denied.push(event));
   for (const sim of sims) sim.processTicker({ symbol: 'BTC', mark: 100_000, timestamp: clock.now() });
   await engine.init();
   const [alpha, beta] = sims as [SimExchange, SimExchange];
@@ -107,6 +120,8 @@ export async function createHarness(
     alpha,
     beta,
     signals,
+    submitted,
+    denied,
     get strategy(): FundingArbStrategy {
       return strategy as FundingArbStrategy;
     },
