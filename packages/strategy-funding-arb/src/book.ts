@@ -1,4 +1,5 @@
 import {
+  type AccountSnapshot,
   BoundedSet,
   type Fill,
   type FundingPayment,
@@ -39,6 +40,9 @@ const HOUR_MS = 3_600_000;
 const MEMORY_KEY = 'book';
 const MEMORY_VERSION = 1;
 const LEGS = ['long', 'short'] as const;
+
+/** Reads a leg's account snapshot (possibly from a per-cycle cache). */
+export type AccountReader = (ref: LegRef) => AccountSnapshot | undefined;
 
 /** What travels on every signal of a pair, so order events find their way back. */
 export interface PairSignalMetadata {
@@ -151,20 +155,26 @@ export class PairBook {
     return false;
   }
 
-  marks(pair: PairState): PairMarks {
+  marks(pair: PairState, accountOf: AccountReader = this.readAccount): PairMarks {
     const { state } = this.context;
     const mark = (ref: LegRef) => state.referencePrice(ref.exchange, ref.symbol) ?? 0;
     return {
       long: mark(pair.long.ref),
       short: mark(pair.short.ref),
-      longAccrued: this.accrued(pair.long.ref),
-      shortAccrued: this.accrued(pair.short.ref),
+      longAccrued: this.accrued(pair.long.ref, accountOf),
+      shortAccrued: this.accrued(pair.short.ref, accountOf),
     };
   }
 
-  /** The pair's money now: fills, open legs at the mark, funding collected and accrued. */
-  pnl(pair: PairState): PairPnl {
-    return pairPnl(pair, 'local', this.marks(pair));
+  private readonly readAccount: AccountReader = (ref) =>
+    this.context.state.account(ref.exchange, ref.account);
+
+  /**
+   * The pair's money now: fills, open legs at the mark, funding collected and accrued. Callers
+   * valuing many pairs at once pass a reader that caches account snapshots.
+   */
+  pnl(pair: PairState, accountOf: AccountReader = this.readAccount): PairPnl {
+    return pairPnl(pair, 'local', this.marks(pair, accountOf));
   }
 
   /**
@@ -173,9 +183,9 @@ export class PairBook {
    * since the period began. A settlement moves it into the collected funding and restarts it, so it
    * is never counted twice.
    */
-  accrued(ref: LegRef): number {
+  accrued(ref: LegRef, accountOf: AccountReader = this.readAccount): number {
     const { state } = this.context;
-    const snapshot = state.account(ref.exchange, ref.account);
+    const snapshot = accountOf(ref);
     if (snapshot) {
       for (const position of snapshot.positions)
         if (position.symbol === ref.symbol) return position.fundingAccrued ?? 0;
@@ -686,6 +696,7 @@ export class PairBook {
     this.refusals.delete(pair.id);
     this.context.logger.info('pair open', {
       pair: pair.id,
+      at: new Date(this.context.state.now).toISOString(),
       quantity,
       long: pair.long.ref.exchange,
       short: pair.short.ref.exchange,
@@ -898,6 +909,7 @@ export class PairBook {
       fundingCollected: pnl.fundingCollected,
       totalPnl: pnl.totalPnl,
       netPnl: pnl.netPnl,
+      maxUnhedgedMs: pair.maxUnhedgedMs,
       corrections: corrections.length,
     });
     this.finish(pair);

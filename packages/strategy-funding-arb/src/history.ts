@@ -7,6 +7,8 @@ export class SpreadHistory {
   private readonly values: Float64Array;
   private head = 0;
   private size = 0;
+  /** Statistics computed since the last push (exit rules read them every cycle; samples come hourly). */
+  private readonly memo = new Map<string, number>();
   /** The hour (epoch ms / 3 600 000, floored) of the newest sample. */
   lastHour = Number.NEGATIVE_INFINITY;
 
@@ -19,6 +21,7 @@ export class SpreadHistory {
   }
 
   push(value: number, hour: number): void {
+    this.memo.clear();
     this.values[this.head] = value;
     this.head = (this.head + 1) % this.capacity;
     if (this.size < this.capacity) this.size += 1;
@@ -46,6 +49,9 @@ export class SpreadHistory {
    */
   slope(n: number): number {
     if (this.size < n || n < 2) return Number.NaN;
+    const key = `slope:${n}`;
+    const known = this.memo.get(key);
+    if (known !== undefined) return known;
     const meanX = (n - 1) / 2;
     let meanY = 0;
     for (let ago = 0; ago < n; ago += 1) meanY += this.get(ago);
@@ -57,7 +63,9 @@ export class SpreadHistory {
       covariance += dx * (this.get(ago) - meanY);
       variance += dx * dx;
     }
-    return covariance / variance;
+    const slope = covariance / variance;
+    this.memo.set(key, slope);
+    return slope;
   }
 
   /**
@@ -67,6 +75,9 @@ export class SpreadHistory {
   zScore(window: number, minSamples: number): number {
     const count = Math.min(window, this.size);
     if (count < minSamples || count < 2) return Number.NaN;
+    const key = `z:${count}`;
+    const known = this.memo.get(key);
+    if (known !== undefined) return known;
     const mean = this.mean(count);
     let squares = 0;
     for (let ago = 0; ago < count; ago += 1) {
@@ -74,8 +85,9 @@ export class SpreadHistory {
       squares += deviation * deviation;
     }
     const deviation = Math.sqrt(squares / count);
-    if (!(deviation > 0)) return Number.NaN;
-    return (this.get(0) - mean) / deviation;
+    const z = deviation > 0 ? (this.get(0) - mean) / deviation : Number.NaN;
+    this.memo.set(key, z);
+    return z;
   }
 
   /** Oldest first, for plugin memory. */

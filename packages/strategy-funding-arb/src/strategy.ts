@@ -313,7 +313,7 @@ export default defineStrategy({
         history: held?.view,
         forecastPerHour,
         alternative,
-        pnl: book.pnl(pair),
+        pnl: book.pnl(pair, account),
         exitCost,
       };
     };
