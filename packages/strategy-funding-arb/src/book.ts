@@ -16,6 +16,7 @@ import {
   applyFill,
   applyOrderReport,
   isFinal,
+  legTraded,
   type PairMarks,
   pairPnl,
   reconcileReadback,
@@ -148,11 +149,24 @@ export class PairBook {
     return (this.cooldowns[asset] ?? Number.NEGATIVE_INFINITY) > now;
   }
 
-  /** True while the pair has a signal in flight or an order not yet final. */
+  /**
+   * True while the pair has a signal in flight, an order not yet final, or anyone's order pending
+   * on one of its legs (a monitor's, the operator's): one decision at a time.
+   */
   busy(pair: PairState): boolean {
     if ((this.awaiting.get(pair.id) ?? 0) > 0) return true;
-    for (const record of pair.orders) if (!isFinal(record)) return true;
+    if (this.working(pair).length > 0) return true;
+    const { state } = this.context;
+    for (const name of LEGS) {
+      const ref = pair[name].ref;
+      if (state.hasPendingOrder(ref.exchange, ref.symbol, ref.account)) return true;
+    }
     return false;
+  }
+
+  /** The pair's own orders not yet final (orders of others on its legs are not waited for). */
+  private working(pair: PairState): OrderRecord[] {
+    return pair.orders.filter((record) => record.purpose !== 'external' && !isFinal(record));
   }
 
   marks(pair: PairState, accountOf: AccountReader = this.readAccount): PairMarks {
@@ -571,7 +585,7 @@ export class PairBook {
     const long = legPosition(state, pair.long.ref);
     const short = legPosition(state, pair.short.ref);
     const lot = Math.max(lotOf(state, pair.long.ref), lotOf(state, pair.short.ref));
-    const working = pair.orders.filter((record) => !isFinal(record));
+    const working = this.working(pair);
     const refused = this.refusals.get(pair.id) ?? [];
 
     if (pair.step === 'maker') {
@@ -826,7 +840,7 @@ export class PairBook {
     if ((this.awaiting.get(pair.id) ?? 0) > 0) return [];
     const { state, options } = this.context;
     const exit = pair.exit as ExitRecord;
-    const working = pair.orders.filter((record) => !isFinal(record));
+    const working = this.working(pair);
     const long = legPosition(state, pair.long.ref);
     const short = legPosition(state, pair.short.ref);
 
@@ -877,9 +891,17 @@ export class PairBook {
         return [];
       }
     }
+    // Flat legs whose orders do not net to zero were closed where no fill reached us (a venue
+    // reconciled them): what is left is valued at the current mark, and said so.
+    for (const name of LEGS) {
+      const unseen = legTraded(pair, name);
+      if (Math.abs(unseen) > lotOf(state, pair[name].ref) / 2)
+        logger.warn('pair leg closed without fills', { pair: pair.id, leg: name, quantity: unseen });
+    }
+    const marks = this.marks(pair);
     const { pnl, corrections } = reconcileReadback(
       pair,
-      { long: 0, short: 0, longAccrued: 0, shortAccrued: 0 },
+      { ...marks, longAccrued: 0, shortAccrued: 0 },
       options.readback,
     );
     for (const correction of corrections)

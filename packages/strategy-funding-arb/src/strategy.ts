@@ -18,7 +18,7 @@ import { type Alternative, buildExitStack, type LegView, type PairSubject } from
 import { annualize, HOURS_PER_YEAR, hourlyRate, pairSpreadPerHour } from './funding';
 import { OrientedHistory, SpreadHistory } from './history';
 import { fundingArbOptions } from './options';
-import type { EntryEstimate, ExitRecord, LegRef, PairState, PairSummary } from './types';
+import type { EntryEstimate, ExitRecord, LegRef, PairPnl, PairState, PairSummary } from './types';
 
 const HOUR_MS = 3_600_000;
 const SPREADS_KEY = 'spreads';
@@ -62,6 +62,8 @@ export interface FundingArbStrategy extends Strategy {
   finished(): readonly PairSummary[];
   /** Pairs finished, as kept in plugin memory (the newest `historyLimit`, across restarts). */
   history(): readonly PairSummary[];
+  /** A live pair's money now (open legs at the mark, funding collected and accrued apart). */
+  pairPnl(pairId: string): PairPnl | undefined;
   /** Closes an open pair with reason `MANUAL_CLOSE` at the next cycle; false when it is not open. */
   requestClose(pairId: string, message?: string): boolean;
   /** What the exit stack decides for every open pair now, without acting on it. */
@@ -445,6 +447,10 @@ export default defineStrategy({
       },
 
       pairs: () => book.livePairs(),
+      pairPnl(pairId) {
+        const pair = book.get(pairId);
+        return pair ? book.pnl(pair) : undefined;
+      },
       finished: () => book.finishedAll,
       history: () => book.closed(),
       evaluateExits,
