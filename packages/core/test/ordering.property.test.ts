@@ -22,7 +22,7 @@ describe('cycle ordering, over random mixes of entries, closes and exits', () =>
     await fc.assert(
       fc.asyncProperty(cyclePlan, async (plan) => {
         const held = [...new Set(plan.map((step) => step.symbol))];
-        const exiting = new Set(plan.filter((step) => step.exitRule).map((step) => step.symbol));
+        const exiting = new Set<string>(plan.filter((step) => step.exitRule).map((step) => step.symbol));
         const gateSeen: { symbol: string; sentBefore: number }[] = [];
         let cycle = 0;
         const { engine, exchange } = await setup({

@@ -11,7 +11,6 @@ import type {
   EngineEvents,
   EngineStopEvent,
   OrderDeniedEvent,
-  PhaseChange,
 } from '../events';
 import type { Exchange, MarketDataChannel } from '../exchange';
 import { type ExitRule, evaluateExitStack, sortExitRules } from '../exit';
