@@ -11,10 +11,89 @@ export interface Migration {
   readonly sql: string;
 }
 
+const J = (path: string) => `json_extract(data, '$.${path}')`;
+
+/**
+ * Append-only projections are views over `events`: a record is written once, and each view reads
+ * its fields out of the record's JSON. Only state that changes in place (orders, positions, the
+ * latest funding accrual, memory, the checkpoint) has tables of its own.
+ */
+const VIEWS = `
+  CREATE VIEW signals AS SELECT seq, run_id, at,
+    ${J('id')} AS id, ${J('strategyId')} AS strategy_id, ${J('intent')} AS intent,
+    ${J('exchange')} AS exchange, ${J('account')} AS account, ${J('symbol')} AS symbol,
+    ${J('side')} AS side, ${J('quantity')} AS quantity, ${J('urgency')} AS urgency,
+    ${J('reasons')} AS reasons, ${J('regime')} AS regime, config_hash
+    FROM events WHERE type = 'signal';
+
+  -- Every order the planner formed, and what became of it.
+  CREATE VIEW order_requests AS SELECT seq, run_id, at,
+    ${J('proposal.id')} AS proposal_id, ${J('proposal.signal.id')} AS signal_id,
+    ${J('proposal.exchange')} AS exchange, ${J('proposal.request.account')} AS account,
+    ${J('proposal.request.symbol')} AS symbol, ${J('proposal.request.side')} AS side,
+    ${J('proposal.request.type')} AS type, ${J('proposal.request.quantity')} AS quantity,
+    ${J('proposal.request.price')} AS price, coalesce(${J('proposal.request.reduceOnly')}, 0) AS reduce_only,
+    ${J('proposal.request.clientOrderId')} AS client_order_id, ${J('proposal.notional')} AS notional,
+    CASE type WHEN 'order:submitted' THEN 'submitted' WHEN 'order:failed' THEN 'failed'
+      WHEN 'order:denied' THEN 'denied' ELSE 'dry-run' END AS outcome,
+    ${J('order.id')} AS order_id, ${J('code')} AS code, ${J('message')} AS message, config_hash
+    FROM events
+    WHERE type IN ('order:submitted', 'order:failed', 'order:denied', 'order:dry-run')
+      AND ${J('proposal')} IS NOT NULL;
+
+  CREATE VIEW risk_decisions AS SELECT seq, run_id, at,
+    ${J('proposal.id')} AS proposal_id, ${J('proposal.signal.id')} AS signal_id, ${J('gate')} AS gate,
+    ${J('decision.action')} AS action, ${J('decision.code')} AS code,
+    ${J('decision.message')} AS message, ${J('decision.quantity')} AS quantity, config_hash
+    FROM events WHERE type = 'risk:decision';
+
+  CREATE VIEW fills AS SELECT seq, run_id, ${J('timestamp')} AS at,
+    ${J('id')} AS fill_id, ${J('orderId')} AS order_id, ${J('exchange')} AS exchange,
+    ${J('account')} AS account, ${J('symbol')} AS symbol, ${J('side')} AS side,
+    ${J('price')} AS price, ${J('quantity')} AS quantity, ${J('fee')} AS fee,
+    ${J('liquidity')} AS liquidity, ${J('slippage')} AS slippage,
+    ${J('cumulativeQuantity')} AS cumulative_quantity, ${J('cumulativeFee')} AS cumulative_fee,
+    ${J('averagePrice')} AS average_price, config_hash
+    FROM events WHERE type = 'fill';
+
+  CREATE VIEW pnl_snapshots AS SELECT seq, run_id, ${J('timestamp')} AS at,
+    ${J('exchange')} AS exchange, ${J('account')} AS account, ${J('equity')} AS equity,
+    ${J('collateral')} AS collateral, ${J('freeCollateral')} AS free_collateral,
+    ${J('marginUsed')} AS margin_used, ${J('maintenanceMargin')} AS maintenance_margin,
+    ${J('healthRatio')} AS health_ratio, ${J('leverage')} AS leverage,
+    ${J('unsettledPnl')} AS unsettled_pnl,
+    (SELECT coalesce(sum(json_extract(value, '$.unrealizedPnl')), 0) FROM json_each(events.data, '$.positions'))
+      AS unrealized_pnl
+    FROM events WHERE type = 'account';
+
+  CREATE VIEW trades AS SELECT seq, run_id,
+    ${J('id')} AS id, ${J('exchange')} AS exchange, ${J('account')} AS account, ${J('symbol')} AS symbol,
+    ${J('direction')} AS direction, ${J('strategyId')} AS strategy_id, ${J('openedAt')} AS opened_at,
+    ${J('closedAt')} AS closed_at, ${J('quantity')} AS quantity, ${J('entryPrice')} AS entry_price,
+    ${J('exitPrice')} AS exit_price, ${J('pricePnl')} AS price_pnl, ${J('fees')} AS fees,
+    ${J('slippage')} AS slippage, ${J('funding')} AS funding, ${J('netPnl')} AS net_pnl,
+    ${J('entryReasons')} AS entry_reasons, ${J('exitReasons')} AS exit_reasons, ${J('regime')} AS regime,
+    config_hash
+    FROM events WHERE type = 'trade:closed';
+
+  CREATE VIEW phase_changes AS SELECT seq, run_id, at,
+    ${J('from')} AS from_phase, ${J('to')} AS to_phase, ${J('reason')} AS reason, ${J('source')} AS source
+    FROM events WHERE type = 'phase';
+
+  CREATE VIEW alerts AS SELECT seq, run_id, ${J('timestamp')} AS at,
+    ${J('id')} AS id, ${J('source')} AS source, ${J('level')} AS level, ${J('code')} AS code,
+    ${J('message')} AS message, ${J('data')} AS data
+    FROM events WHERE type = 'alert';
+
+  CREATE VIEW plugin_records AS SELECT seq, run_id, at,
+    ${J('component')} AS component, ${J('kind')} AS kind, ${J('data')} AS data, config_hash
+    FROM events WHERE type = 'plugin:record';
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    name: 'audit log, trading projections, memory and checkpoints',
+    name: 'audit log with its views, orders, positions, funding, memory and checkpoints',
     sql: `
       CREATE TABLE runs (
         run_id TEXT PRIMARY KEY,
@@ -26,7 +105,7 @@ export const MIGRATIONS: readonly Migration[] = [
         stop_reason TEXT
       );
 
-      -- The whole audit trail: every record as the engine emitted it.
+      -- The whole audit trail: every record as the engine emitted it, written once.
       CREATE TABLE events (
         seq INTEGER PRIMARY KEY,
         run_id TEXT NOT NULL,
@@ -36,63 +115,9 @@ export const MIGRATIONS: readonly Migration[] = [
         data TEXT NOT NULL
       );
       CREATE INDEX events_type ON events (type, seq);
+      ${VIEWS}
 
-      CREATE TABLE signals (
-        run_id TEXT NOT NULL,
-        id TEXT NOT NULL,
-        at INTEGER NOT NULL,
-        strategy_id TEXT NOT NULL,
-        intent TEXT NOT NULL,
-        exchange TEXT NOT NULL,
-        account TEXT,
-        symbol TEXT NOT NULL,
-        side TEXT,
-        urgency TEXT NOT NULL,
-        reasons TEXT NOT NULL,
-        regime TEXT,
-        config_hash TEXT,
-        PRIMARY KEY (run_id, id)
-      );
-
-      -- Every order the planner formed, and what became of it.
-      CREATE TABLE order_requests (
-        run_id TEXT NOT NULL,
-        proposal_id TEXT NOT NULL,
-        at INTEGER NOT NULL,
-        signal_id TEXT NOT NULL,
-        exchange TEXT NOT NULL,
-        account TEXT NOT NULL,
-        symbol TEXT NOT NULL,
-        side TEXT NOT NULL,
-        type TEXT NOT NULL,
-        quantity TEXT NOT NULL,
-        price TEXT,
-        reduce_only INTEGER NOT NULL,
-        client_order_id TEXT,
-        notional REAL NOT NULL,
-        outcome TEXT NOT NULL,
-        order_id TEXT,
-        code TEXT,
-        message TEXT,
-        config_hash TEXT,
-        PRIMARY KEY (run_id, proposal_id)
-      );
-
-      CREATE TABLE risk_decisions (
-        seq INTEGER PRIMARY KEY,
-        run_id TEXT NOT NULL,
-        at INTEGER NOT NULL,
-        proposal_id TEXT NOT NULL,
-        signal_id TEXT NOT NULL,
-        gate TEXT NOT NULL,
-        action TEXT NOT NULL,
-        code TEXT,
-        message TEXT,
-        quantity REAL,
-        config_hash TEXT
-      );
-      CREATE INDEX risk_decisions_action ON risk_decisions (action, seq);
-
+      -- The latest state of each order (a late report never moves it backwards).
       CREATE TABLE orders (
         exchange TEXT NOT NULL,
         order_id TEXT NOT NULL,
@@ -117,28 +142,7 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (exchange, order_id)
       );
 
-      -- One row per execution; the cumulative fields make a re-sent report a duplicate key.
-      CREATE TABLE fills (
-        exchange TEXT NOT NULL,
-        order_id TEXT NOT NULL,
-        cumulative_quantity REAL NOT NULL,
-        fill_id TEXT NOT NULL,
-        run_id TEXT NOT NULL,
-        account TEXT NOT NULL,
-        symbol TEXT NOT NULL,
-        side TEXT NOT NULL,
-        price REAL NOT NULL,
-        quantity REAL NOT NULL,
-        fee REAL NOT NULL,
-        liquidity TEXT NOT NULL,
-        slippage REAL,
-        cumulative_fee REAL NOT NULL,
-        average_price REAL NOT NULL,
-        at INTEGER NOT NULL,
-        config_hash TEXT,
-        PRIMARY KEY (exchange, order_id, cumulative_quantity)
-      );
-
+      -- Settled payments, and the latest accrual, per position and funding time.
       CREATE TABLE funding (
         exchange TEXT NOT NULL,
         account TEXT NOT NULL,
@@ -176,71 +180,6 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (exchange, account, symbol)
       );
 
-      CREATE TABLE pnl_snapshots (
-        seq INTEGER PRIMARY KEY,
-        run_id TEXT NOT NULL,
-        at INTEGER NOT NULL,
-        exchange TEXT NOT NULL,
-        account TEXT NOT NULL,
-        equity REAL NOT NULL,
-        collateral REAL NOT NULL,
-        free_collateral REAL NOT NULL,
-        margin_used REAL NOT NULL,
-        maintenance_margin REAL NOT NULL,
-        health_ratio REAL NOT NULL,
-        leverage REAL NOT NULL,
-        unsettled_pnl REAL NOT NULL,
-        unrealized_pnl REAL NOT NULL
-      );
-      CREATE INDEX pnl_snapshots_account ON pnl_snapshots (exchange, account, at);
-
-      CREATE TABLE trades (
-        run_id TEXT NOT NULL,
-        id TEXT NOT NULL,
-        exchange TEXT NOT NULL,
-        account TEXT NOT NULL,
-        symbol TEXT NOT NULL,
-        direction TEXT NOT NULL,
-        strategy_id TEXT,
-        opened_at INTEGER NOT NULL,
-        closed_at INTEGER NOT NULL,
-        quantity REAL NOT NULL,
-        entry_price REAL NOT NULL,
-        exit_price REAL NOT NULL,
-        price_pnl REAL NOT NULL,
-        fees REAL NOT NULL,
-        slippage REAL NOT NULL,
-        funding REAL NOT NULL,
-        net_pnl REAL NOT NULL,
-        entry_reasons TEXT NOT NULL,
-        exit_reasons TEXT NOT NULL,
-        regime TEXT,
-        config_hash TEXT,
-        PRIMARY KEY (run_id, id)
-      );
-
-      CREATE TABLE phase_changes (
-        seq INTEGER PRIMARY KEY,
-        run_id TEXT NOT NULL,
-        at INTEGER NOT NULL,
-        from_phase TEXT NOT NULL,
-        to_phase TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        source TEXT NOT NULL
-      );
-
-      CREATE TABLE alerts (
-        seq INTEGER PRIMARY KEY,
-        run_id TEXT NOT NULL,
-        id TEXT NOT NULL,
-        at INTEGER NOT NULL,
-        source TEXT NOT NULL,
-        level TEXT NOT NULL,
-        code TEXT NOT NULL,
-        message TEXT NOT NULL,
-        data TEXT
-      );
-
       -- Plugin memory (PluginMemory): the latest value per component and key.
       CREATE TABLE memory (
         component TEXT NOT NULL,
@@ -258,22 +197,6 @@ export const MIGRATIONS: readonly Migration[] = [
         last_seq INTEGER,
         state TEXT NOT NULL
       );
-    `,
-  },
-  {
-    version: 2,
-    name: "plugins' own audit records",
-    sql: `
-      CREATE TABLE plugin_records (
-        seq INTEGER PRIMARY KEY,
-        run_id TEXT NOT NULL,
-        at INTEGER NOT NULL,
-        component TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        data TEXT NOT NULL,
-        config_hash TEXT
-      );
-      CREATE INDEX plugin_records_kind ON plugin_records (component, kind, seq);
     `,
   },
 ];

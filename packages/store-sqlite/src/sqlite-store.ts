@@ -62,18 +62,9 @@ type Row = Record<string, unknown>;
 /** Statements for each projection, prepared once. */
 interface Statements {
   event: Database.Statement;
-  signal: Database.Statement;
-  request: Database.Statement;
-  decision: Database.Statement;
   order: Database.Statement;
-  fill: Database.Statement;
   funding: Database.Statement;
   position: Database.Statement;
-  snapshot: Database.Statement;
-  trade: Database.Statement;
-  phase: Database.Statement;
-  alert: Database.Statement;
-  pluginRecord: Database.Statement;
   memorySet: Database.Statement;
   memoryDelete: Database.Statement;
   checkpoint: Database.Statement;
@@ -266,109 +257,15 @@ export class SqliteStore implements Store {
     const seq = Number(
       s.event.run(run, record.at, record.type, hash, JSON.stringify(record.data)).lastInsertRowid,
     );
+    // Append-only projections are views over `events`; only state that changes in place is
+    // written a second time.
     switch (record.type) {
-      case 'signal': {
-        const signal = record.data;
-        s.signal.run(
-          run,
-          signal.id,
-          record.at,
-          signal.strategyId,
-          signal.intent,
-          signal.exchange,
-          signal.account ?? null,
-          signal.symbol,
-          signal.side ?? null,
-          signal.urgency,
-          JSON.stringify(signal.reasons),
-          signal.regime ?? null,
-          hash,
-        );
-        break;
-      }
-      case 'risk:decision': {
-        const { proposal, gate, decision } = record.data;
-        s.decision.run(
-          run,
-          record.at,
-          proposal.id,
-          proposal.signal.id,
-          gate,
-          decision.action,
-          'code' in decision ? decision.code : null,
-          'message' in decision ? decision.message : null,
-          decision.action === 'resize' ? decision.quantity : null,
-          hash,
-        );
-        break;
-      }
-      case 'order:denied':
-        if (record.data.proposal)
-          this.request(
-            run,
-            record.at,
-            record.data.proposal,
-            'denied',
-            null,
-            record.data.code,
-            record.data.message,
-            hash,
-          );
-        break;
       case 'order:submitted':
-        this.request(
-          run,
-          record.at,
-          record.data.proposal,
-          'submitted',
-          record.data.order.id,
-          null,
-          null,
-          hash,
-        );
         this.order(run, record.data.order, hash);
-        break;
-      case 'order:failed':
-        this.request(
-          run,
-          record.at,
-          record.data.proposal,
-          'failed',
-          null,
-          record.data.code,
-          record.data.message,
-          hash,
-        );
-        break;
-      case 'order:dry-run':
-        this.request(run, record.at, record.data.proposal, 'dry-run', null, null, null, hash);
         break;
       case 'order:update':
         this.order(run, record.data, hash);
         break;
-      case 'fill': {
-        const fill = record.data;
-        s.fill.run(
-          fill.exchange,
-          fill.orderId,
-          fill.cumulativeQuantity,
-          fill.id,
-          run,
-          fill.account,
-          fill.symbol,
-          fill.side,
-          fill.price,
-          fill.quantity,
-          fill.fee,
-          fill.liquidity,
-          fill.slippage ?? null,
-          fill.cumulativeFee,
-          fill.averagePrice,
-          fill.timestamp,
-          hash,
-        );
-        break;
-      }
       case 'funding': {
         const payment = record.data;
         s.funding.run(
@@ -409,78 +306,6 @@ export class SqliteStore implements Store {
         );
         break;
       }
-      case 'account': {
-        const account = record.data;
-        let unrealized = 0;
-        for (const position of account.positions) unrealized += position.unrealizedPnl;
-        s.snapshot.run(
-          run,
-          account.timestamp,
-          account.exchange,
-          account.account,
-          account.equity,
-          account.collateral,
-          account.freeCollateral,
-          account.marginUsed,
-          account.maintenanceMargin,
-          account.healthRatio,
-          account.leverage,
-          account.unsettledPnl,
-          unrealized,
-        );
-        break;
-      }
-      case 'trade:closed': {
-        const trade = record.data;
-        s.trade.run(
-          run,
-          trade.id,
-          trade.exchange,
-          trade.account,
-          trade.symbol,
-          trade.direction,
-          trade.strategyId ?? null,
-          trade.openedAt,
-          trade.closedAt,
-          trade.quantity,
-          trade.entryPrice,
-          trade.exitPrice,
-          trade.pricePnl,
-          trade.fees,
-          trade.slippage,
-          trade.funding,
-          trade.netPnl,
-          JSON.stringify(trade.entryReasons),
-          JSON.stringify(trade.exitReasons),
-          trade.regime ?? null,
-          hash,
-        );
-        break;
-      }
-      case 'phase': {
-        const change = record.data;
-        s.phase.run(run, change.at, change.from, change.to, change.reason, change.source);
-        break;
-      }
-      case 'alert': {
-        const alert = record.data;
-        s.alert.run(
-          run,
-          alert.id,
-          alert.timestamp,
-          alert.source,
-          alert.level,
-          alert.code,
-          alert.message,
-          alert.data === undefined ? null : JSON.stringify(alert.data),
-        );
-        break;
-      }
-      case 'plugin:record': {
-        const entry = record.data;
-        s.pluginRecord.run(run, entry.at, entry.component, entry.kind, JSON.stringify(entry.data), hash);
-        break;
-      }
       case 'memory': {
         const change = record.data;
         if (change.value === undefined) s.memoryDelete.run(change.component, change.key);
@@ -491,40 +316,6 @@ export class SqliteStore implements Store {
         break;
     }
     return seq;
-  }
-
-  private request(
-    run: string,
-    at: number,
-    proposal: AuditRecordData<'order:submitted'>['proposal'],
-    outcome: 'submitted' | 'failed' | 'denied' | 'dry-run',
-    orderId: string | null,
-    code: string | null,
-    message: string | null,
-    hash: string | null,
-  ): void {
-    const request = proposal.request;
-    this.statements.request.run(
-      run,
-      proposal.id,
-      at,
-      proposal.signal.id,
-      proposal.exchange,
-      request.account,
-      request.symbol,
-      request.side,
-      request.type,
-      request.quantity,
-      request.price ?? null,
-      request.reduceOnly ? 1 : 0,
-      request.clientOrderId ?? null,
-      proposal.notional,
-      outcome,
-      orderId,
-      code,
-      message,
-      hash,
-    );
   }
 
   private order(run: string, order: AuditRecordData<'order:update'>, hash: string | null): void {
@@ -556,19 +347,6 @@ export class SqliteStore implements Store {
     const db = this.db;
     return {
       event: db.prepare('INSERT INTO events (run_id, at, type, config_hash, data) VALUES (?, ?, ?, ?, ?)'),
-      signal: db.prepare(
-        `INSERT OR REPLACE INTO signals (run_id, id, at, strategy_id, intent, exchange, account, symbol, side,
-         urgency, reasons, regime, config_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      request: db.prepare(
-        `INSERT OR REPLACE INTO order_requests (run_id, proposal_id, at, signal_id, exchange, account, symbol,
-         side, type, quantity, price, reduce_only, client_order_id, notional, outcome, order_id, code, message,
-         config_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      decision: db.prepare(
-        `INSERT INTO risk_decisions (run_id, at, proposal_id, signal_id, gate, action, code, message, quantity,
-         config_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
       // A late or repeated report never moves an order backwards in time.
       order: db.prepare(
         `INSERT INTO orders (exchange, order_id, run_id, account, symbol, client_order_id, side, type,
@@ -579,11 +357,6 @@ export class SqliteStore implements Store {
            fee = excluded.fee, reason = excluded.reason, updated_at = excluded.updated_at
          WHERE excluded.updated_at >= orders.updated_at AND excluded.filled_quantity >= orders.filled_quantity`,
       ),
-      fill: db.prepare(
-        `INSERT OR IGNORE INTO fills (exchange, order_id, cumulative_quantity, fill_id, run_id, account, symbol,
-         side, price, quantity, fee, liquidity, slippage, cumulative_fee, average_price, at, config_hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
       funding: db.prepare(
         `INSERT OR REPLACE INTO funding (exchange, account, symbol, funding_time, settled, run_id, rate,
          interval_hours, position_quantity, mark_price, amount, at, config_hash)
@@ -593,25 +366,6 @@ export class SqliteStore implements Store {
         `INSERT OR REPLACE INTO positions (exchange, account, symbol, run_id, quantity, entry_price, mark_price,
          unrealized_pnl, realized_pnl, fees, funding_settled, funding_accrued, strategy_id, opened_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      snapshot: db.prepare(
-        `INSERT INTO pnl_snapshots (run_id, at, exchange, account, equity, collateral, free_collateral,
-         margin_used, maintenance_margin, health_ratio, leverage, unsettled_pnl, unrealized_pnl)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      trade: db.prepare(
-        `INSERT OR REPLACE INTO trades (run_id, id, exchange, account, symbol, direction, strategy_id, opened_at,
-         closed_at, quantity, entry_price, exit_price, price_pnl, fees, slippage, funding, net_pnl, entry_reasons,
-         exit_reasons, regime, config_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      phase: db.prepare(
-        'INSERT INTO phase_changes (run_id, at, from_phase, to_phase, reason, source) VALUES (?, ?, ?, ?, ?, ?)',
-      ),
-      alert: db.prepare(
-        'INSERT INTO alerts (run_id, id, at, source, level, code, message, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      pluginRecord: db.prepare(
-        'INSERT INTO plugin_records (run_id, at, component, kind, data, config_hash) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       memorySet: db.prepare(
         'INSERT OR REPLACE INTO memory (component, key, value, updated_at) VALUES (?, ?, ?, ?)',

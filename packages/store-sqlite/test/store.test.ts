@@ -208,7 +208,7 @@ describe('SqliteStore', () => {
     const store = new SqliteStore({ path: file, flushIntervalMs: 60_000 });
     const sabotage = new Database(file);
     sabotage.exec(
-      `CREATE TRIGGER full_disk BEFORE INSERT ON alerts BEGIN SELECT RAISE(ABORT, 'disk full'); END`,
+      `CREATE TRIGGER full_disk BEFORE INSERT ON events WHEN NEW.type = 'alert' BEGIN SELECT RAISE(ABORT, 'disk full'); END`,
     );
     const alert = (id: string) =>
       ({
@@ -273,12 +273,12 @@ describe('migrations', () => {
     expect(migrate(db)).toBe(SCHEMA_VERSION);
     const next = {
       version: SCHEMA_VERSION + 1,
-      name: 'notes on trades',
-      sql: 'ALTER TABLE trades ADD COLUMN note TEXT',
+      name: 'notes on orders',
+      sql: 'ALTER TABLE orders ADD COLUMN note TEXT',
     };
     expect(migrate(db, [...MIGRATIONS, next])).toBe(SCHEMA_VERSION + 1);
     expect(
-      (db.prepare('PRAGMA table_info(trades)').all() as { name: string }[]).map((c) => c.name),
+      (db.prepare('PRAGMA table_info(orders)').all() as { name: string }[]).map((c) => c.name),
     ).toContain('note');
     // Running again changes nothing.
     expect(migrate(db, [...MIGRATIONS, next])).toBe(SCHEMA_VERSION + 1);
