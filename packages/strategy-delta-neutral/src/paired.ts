@@ -301,7 +301,8 @@ export function createPairedStrategy(context: SetupContext, options: PairedOptio
                 orderType: 'limit' as const,
                 price: passivePrice(quote as { bid: number; ask: number }, side),
                 timeInForce: 'post-only' as const,
-                ttlMs: options.orderTimeout,
+                // A backstop at the venue; the strategy cancels them itself at orderTimeout.
+                ttlMs: 2 * options.orderTimeout,
               }
             : {}),
         };
