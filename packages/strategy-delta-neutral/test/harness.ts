@@ -3,6 +3,7 @@ import {
   type ComponentSpec,
   createEngine,
   type Engine,
+  type MemorySnapshot,
   type OrderDeniedEvent,
   type OrderFailedEvent,
   type OrderSubmittedEvent,
@@ -55,9 +56,12 @@ export async function pairedHarness(
     balances?: readonly [number, number];
     sim?: Partial<SimOptionsInput>;
     riskGates?: ComponentSpec<RiskGate>[];
+    /** Plugin memory kept by a previous run, and when this run starts. */
+    memory?: MemorySnapshot;
+    start?: number;
   } = {},
 ) {
-  const clock = new SimulatedClock(START);
+  const clock = new SimulatedClock(setup.start ?? START);
   const [primaryBalance, secondaryBalance] = setup.balances ?? [100_000, 100_000];
   const sim = new SimExchange(
     {
@@ -97,6 +101,7 @@ export async function pairedHarness(
     riskGates: setup.riskGates ?? [],
     accountRefreshMs: 0,
     accountEventIntervalMs: 0,
+    ...(setup.memory ? { memory: setup.memory } : {}),
   });
   const recorded = record(engine);
   await engine.init();

@@ -263,11 +263,25 @@ describe('paired accounts: stale orders and the auto-hedge', () => {
 });
 
 describe('paired accounts: restarts', () => {
-  it('remembers the schedule in plugin memory: the hold time counts from the original open', async () => {
+  it('remembers the schedule in plugin memory: after a restart the hold counts from the original open', async () => {
     const first = await pairedHarness({ ...BASE, holdTime: '10m' });
     await first.cycle();
+    const openedAt = first.clock.now();
     const memory = first.engine.memory.snapshot();
-    expect(memory.dn?.paired).toMatchObject({ side: 'buy', nextSide: 'sell' });
-    expect((memory.dn?.paired as { since: number }).since).toBe(first.clock.now());
+    expect(memory.dn?.paired).toMatchObject({ side: 'buy', since: openedAt, nextSide: 'sell' });
+    // Restarted 5 minutes later on a fresh venue: it restores the remembered side at once...
+    const second = await pairedHarness(
+      { ...BASE, holdTime: '10m' },
+      { memory, start: openedAt + 4 * 60_000 },
+    );
+    await second.cycle();
+    expect(second.positions()).toEqual({ primary: 0.05, secondary: -0.05 });
+    expect(lastCycleSignals(second.recorded, second.engine)[0]?.reasons[0]?.code).toBe('PAIR_RESIZE');
+    // ...and flips 10 minutes after the original open, not 10 minutes after the restart.
+    for (let minute = 6; minute < 10; minute += 1) await second.cycle();
+    expect(second.positions()).toEqual({ primary: 0.05, secondary: -0.05 });
+    await second.cycle();
+    expect(second.clock.now()).toBe(openedAt + 10 * 60_000);
+    expect(second.positions()).toEqual({ primary: -0.05, secondary: 0.05 });
   });
 });

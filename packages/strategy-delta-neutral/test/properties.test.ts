@@ -75,7 +75,8 @@ const book = fc.record({
   lastRebalanceAt: fc.option(fc.integer({ min: 0, max: 10_000_000 }), { nil: undefined }),
   now: fc.integer({ min: 0, max: 20_000_000 }),
 });
-const planFor = (input: fc.infer<typeof book>) =>
+type Book = typeof book extends fc.Arbitrary<infer Value> ? Value : never;
+const planFor = (input: Book) =>
   planRebalance({
     legs: [input.short, ...input.hedges],
     shortIndex: 0,
