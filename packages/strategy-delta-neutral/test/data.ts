@@ -46,3 +46,69 @@ export function loadFunding(relativePath: string): { time: number; rate: number 
     return { time: Math.floor(Number(time) / 1000) * 1000, rate: Number(rate) };
   });
 }
+
+/**
+ * Reads a `timestamp,open,high,low,close,volume` CSV with ISO times (the Bybit layout) and
+ * aggregates it into bars of `intervalMs` aligned to the epoch (first open, highest high, lowest
+ * low, last close, summed volume). Buckets missing source bars are kept as they are.
+ */
+export function loadIsoCandles(relativePath: string, intervalMs: number): Candle[] {
+  const [, ...rows] = readFileSync(SHARED_DATA + relativePath, 'utf8')
+    .trim()
+    .split('\n');
+  const buckets = new Map<number, Candle>();
+  for (const row of rows) {
+    const [time, open, high, low, close, volume] = row.split(',');
+    const timestamp = Date.parse((time as string).replace(' ', 'T'));
+    const bucket = Math.floor(timestamp / intervalMs) * intervalMs;
+    const existing = buckets.get(bucket);
+    if (!existing) {
+      buckets.set(bucket, {
+        timestamp: bucket,
+        open: Number(open),
+        high: Number(high),
+        low: Number(low),
+        close: Number(close),
+        volume: Number(volume),
+      });
+    } else {
+      buckets.set(bucket, {
+        ...existing,
+        high: Math.max(existing.high, Number(high)),
+        low: Math.min(existing.low, Number(low)),
+        close: Number(close),
+        volume: existing.volume + Number(volume),
+      });
+    }
+  }
+  return [...buckets.values()].sort((a, b) => a.timestamp - b.timestamp);
+}
+
+/** Reads the Binance layout (`openTime,open,high,low,close,volume,...`, epoch ms). */
+export function loadBinanceKlines(relativePath: string): Candle[] {
+  const [, ...rows] = readFileSync(SHARED_DATA + relativePath, 'utf8')
+    .trim()
+    .split('\n');
+  return rows.map((row) => {
+    const [time, open, high, low, close, volume] = row.split(',');
+    return {
+      timestamp: Number(time),
+      open: Number(open),
+      high: Number(high),
+      low: Number(low),
+      close: Number(close),
+      volume: Number(volume),
+    };
+  });
+}
+
+/** Reads Binance funding (`fundingTime,fundingIntervalHours,fundingRate`); times floored to the second. */
+export function loadBinanceFunding(relativePath: string): { time: number; rate: number }[] {
+  const [, ...rows] = readFileSync(SHARED_DATA + relativePath, 'utf8')
+    .trim()
+    .split('\n');
+  return rows.map((row) => {
+    const [time, , rate] = row.split(',');
+    return { time: Math.floor(Number(time) / 1000) * 1000, rate: Number(rate) };
+  });
+}

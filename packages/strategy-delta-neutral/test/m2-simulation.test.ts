@@ -2,7 +2,7 @@ import { createEngine, type OrderFailedEvent, parsePluginOptions, SimulatedClock
 import { SimExchange } from '@perpkit/sim';
 import { describe, expect, it } from 'vitest';
 import deltaNeutral from '../src/index';
-import { loadCandles, loadFunding } from './data';
+import { loadBinanceFunding, loadBinanceKlines, loadCandles, loadFunding, loadIsoCandles } from './data';
 
 const HOUR = 3_600_000;
 
@@ -147,5 +147,125 @@ describe('M2: paired accounts on a real price path', () => {
     expect(minMarginHeadroom).toBeGreaterThan(0);
     // The pair really traded: opened, flipped every 6 hours (in two clamped chunks), on both accounts.
     expect(fills).toBeGreaterThan(300);
+  });
+});
+
+/**
+ * The same criteria for the funding shape on two real price paths: a BTC short on one simulated
+ * venue replaying Binance BTCUSDT 1h bars with Binance's 8-hourly funding, hedged by a long on a
+ * second venue replaying Bybit BTCUSDT 5m bars aggregated to 1h. The legs see two different real
+ * prices, so the drift is real basis; the threshold is the 0.5% itself.
+ */
+describe('M2: funding short with a cross-venue hedge on real price paths', () => {
+  it('keeps net delta within ±0.5%, both legs open and no margin breach over the three months both venues share', async () => {
+    const binance = loadBinanceKlines('gg-cmk-binance-quant/BTCUSDT-1h-futures.csv');
+    const bybit = new Map(
+      loadIsoCandles('cobra0506-bybit-linear/BTCUSDT_5m.csv', HOUR).map((candle) => [
+        candle.timestamp,
+        candle,
+      ]),
+    );
+    const start = Date.UTC(2025, 3, 3, 18); // the first whole hour of the Bybit file
+    const steps = binance
+      .filter((candle) => candle.timestamp >= start && bybit.has(candle.timestamp))
+      .map((candle) => ({ drift: candle, hedge: bybit.get(candle.timestamp) as typeof candle }))
+      .filter((step) => step.hedge.timestamp + HOUR <= Date.UTC(2025, 6, 2, 17));
+    expect(steps.length).toBeGreaterThan(2000);
+
+    const clock = new SimulatedClock(start);
+    const venue = (id: string, account: string, fundingIntervalHours: number) =>
+      new SimExchange(
+        {
+          fillModel: 'mark',
+          fees: { maker: 0.0002, taker: 0.0005 },
+          defaultFundingRatePerHour: 0,
+          markets: [
+            { symbol: 'BTC', tickSize: '0.1', lotSize: '0.0001', minNotional: 10, fundingIntervalHours },
+          ],
+          accounts: [{ id: account, balance: 100_000 }],
+        },
+        { id, clock },
+      );
+    const drift = venue('drift', 'collector', 8);
+    const hedge = venue('hedge', 'main', 8);
+    drift.setFundingSeries(
+      'BTC',
+      loadBinanceFunding('gg-cmk-binance-quant/BTCUSDT-funding.csv').filter((point) => point.time >= start),
+    );
+    const options = parsePluginOptions(deltaNeutral, {
+      mode: 'funding',
+      short: { exchange: 'drift', symbol: 'BTC', account: 'collector' },
+      hedges: [{ exchange: 'hedge', symbol: 'BTC', account: 'main' }],
+      size: { notional: 50_000 },
+      driftThreshold: 0.005,
+      cooldown: '30m',
+      minTradeSize: 0.0001,
+      interval: '1h',
+    });
+    const engine = createEngine({
+      mode: 'backtest',
+      clock,
+      exchanges: [drift, hedge],
+      strategies: [{ id: 'dn', create: (context) => deltaNeutral.setup(context, options) }],
+      accountRefreshMs: 0,
+      accountEventIntervalMs: 0,
+    });
+    const failures: unknown[] = [];
+    let liquidations = 0;
+    let collected = 0;
+    const rebalances: string[] = [];
+    engine.events.on('order:failed', (event) => failures.push(event));
+    engine.events.on('order:denied', (event) => failures.push(event));
+    engine.events.on('liquidation', () => (liquidations += 1));
+    engine.events.on('funding', (payment) => {
+      if (payment.settled && payment.exchange === 'drift') collected += payment.amount;
+    });
+    engine.events.on('signal', (signal) => {
+      const code = signal.reasons[0]?.code ?? '';
+      if (code === 'EXPAND_SHORT' || code === 'REDUCE_SHORT') rebalances.push(code);
+    });
+    await engine.init();
+
+    let maxNetPercent = 0;
+    let unhedged = 0;
+    let minHeadroom = Number.POSITIVE_INFINITY;
+    for (const step of steps) {
+      clock.advanceTo(step.drift.timestamp + HOUR);
+      drift.processCandle('BTC', step.drift, HOUR);
+      hedge.processCandle('BTC', step.hedge, HOUR);
+      expect((await engine.runCycle()).ok).toBe(true);
+      const short = drift.snapshotAccount('collector');
+      const long = hedge.snapshotAccount('main');
+      const shortQuantity = short?.positions[0]?.quantity ?? 0;
+      const longQuantity = long?.positions[0]?.quantity ?? 0;
+      if (!(shortQuantity < 0 && longQuantity > 0)) unhedged += 1;
+      const net = shortQuantity * step.drift.close + longQuantity * step.hedge.close;
+      const gross = Math.abs(shortQuantity * step.drift.close) + Math.abs(longQuantity * step.hedge.close);
+      if (gross > 0) maxNetPercent = Math.max(maxNetPercent, (Math.abs(net) / gross) * 100);
+      for (const account of [short, long])
+        minHeadroom = Math.min(minHeadroom, (account?.equity ?? 0) - (account?.maintenanceMargin ?? 0));
+    }
+    await engine.stop('done', { cancelOpenOrders: false, timeoutMs: 5000 });
+
+    console.info(
+      'M2 funding simulation',
+      JSON.stringify({
+        cycles: steps.length,
+        maxNetDeltaPercent: Number(maxNetPercent.toFixed(6)),
+        unhedged,
+        liquidations,
+        refusedOrders: failures.length,
+        rebalances: rebalances.length,
+        fundingCollected: Number(collected.toFixed(2)),
+        minEquityAboveMaintenance: Number(minHeadroom.toFixed(2)),
+      }),
+    );
+    expect(maxNetPercent).toBeLessThanOrEqual(0.5);
+    expect(unhedged).toBe(0);
+    expect(liquidations).toBe(0);
+    expect(failures).toEqual([]);
+    expect(minHeadroom).toBeGreaterThan(0);
+    // Binance paid shorts on balance over these months: the short collected funding.
+    expect(collected).toBeGreaterThan(0);
   });
 });
