@@ -91,15 +91,23 @@ monitors:
             - { exchange: pacifica, symbol: BTC, account: primary }
             - { exchange: pacifica, symbol: BTC, account: secondary }
       grace: 5s
+http: { controlToken: "\${PERPKIT_CONTROL_TOKEN}" }
 shutdown: { cancelOpenOrders: true, closePositions: false, timeout: 10s }
 `,
     );
     const db = path.join(directory, 'bot.db');
-    const runner = startRunner(['--config', config, '--live', '--db', db], {
+    const control = 'e2e-control-token-0123456789';
+    const runner = startRunner(['--config', config, '--live', '--db', db, '--http', '127.0.0.1:0'], {
       PACIFICA_TEST_PRIMARY_KEY: RFC8032_TEST1_SEED,
       PACIFICA_TEST_SECONDARY_KEY: RFC8032_TEST2_SEED,
+      PERPKIT_CONTROL_TOKEN: control,
     });
+    type EngineView = {
+      positions: { account: string; symbol: string; quantity: number; entryPrice: number }[];
+    };
+    let engineView: EngineView = { positions: [] };
     try {
+      const url = (await runner.waitForLog('http server listening', 30_000)).url as string;
       // An open and at least two flips: six fills or more on each account.
       await waitUntil(
         () =>
@@ -107,6 +115,22 @@ shutdown: { cancelOpenOrders: true, closePositions: false, timeout: 10s }
         60_000,
         `six fills on each account\n${runner.stderr().slice(-3000)}`,
       );
+      // Pause the strategy, then let what is in flight land: the runner has recorded every fill
+      // the venue executed.
+      const paused = await fetch(`${url}/api/control`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${control}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ action: 'pause', reason: 'e2e comparison' }),
+      });
+      expect(paused.status).toBe(200);
+      await waitUntil(
+        () => count(db, 'fills') === venueFills.length,
+        10_000,
+        'the runner to record every venue fill',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(count(db, 'fills')).toBe(venueFills.length);
+      engineView = (await (await fetch(`${url}/api/state`)).json()) as EngineView;
     } finally {
       runner.child.kill('SIGTERM');
     }
@@ -168,13 +192,20 @@ shutdown: { cancelOpenOrders: true, closePositions: false, timeout: 10s }
       const filledOrders = new Set(ours.map((fill) => fill.order_id));
       expect(orders.filter((order) => order.filled_quantity > 0).length).toBe(filledOrders.size);
 
-      // Positions: the runner's ledger equals the venue's.
+      // Positions: the engine's live view (before the shutdown) and the stored ledger equal the venue's.
       const venuePosition = (await simulator.sim.fetchPositions(address)).find(
         (position) => position.symbol === 'BTC',
       );
       const ledger = runnerView.positions.find((position) => position.account === account);
+      const live = engineView.positions.find(
+        (position) => position.account === account && position.symbol === 'BTC',
+      );
       expect(ledger?.quantity ?? 0).toBeCloseTo(venuePosition?.quantity ?? 0, 9);
-      if (venuePosition) expect(ledger?.entry_price).toBeCloseTo(venuePosition.entryPrice, 4);
+      expect(live?.quantity ?? 0).toBeCloseTo(venuePosition?.quantity ?? 0, 9);
+      if (venuePosition) {
+        expect(ledger?.entry_price).toBeCloseTo(venuePosition.entryPrice, 4);
+        expect(live?.entryPrice).toBeCloseTo(venuePosition.entryPrice, 4);
+      }
     }
     console.info(
       'pacifica e2e',
