@@ -1,4 +1,4 @@
-export { DriftCoder } from './coder';
+export { DriftCoder } from '../coder';
 export * from './jito';
 export * from './markets';
 export {

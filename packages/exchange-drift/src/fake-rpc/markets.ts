@@ -7,7 +7,7 @@ import {
 } from '@drift-labs/sdk';
 import { PublicKey } from '@solana/web3.js';
 import { DRIFT_PROGRAM_ID, perpMarketAddress, spotMarketAddress } from '../address';
-import type { DriftCoder } from './coder';
+import type { DriftCoder } from '../coder';
 
 /** A perp market the fake lists. Prices and sizes are decimal strings in the market's units. */
 export interface FakePerpMarketSpec {

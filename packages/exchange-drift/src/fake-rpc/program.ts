@@ -12,7 +12,7 @@ import {
 import { base58 } from '@scure/base';
 import { PublicKey, type VersionedTransaction } from '@solana/web3.js';
 import { DRIFT_PROGRAM_ID, stateAccountAddress } from '../address';
-import type { DriftCoder } from './coder';
+import type { DriftCoder } from '../coder';
 import type { FakeOracle } from './markets';
 
 export const TOKEN_PROGRAM_ID = 'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA';

@@ -6,7 +6,7 @@ import { base58 } from '@scure/base';
 import { Keypair, VersionedTransaction } from '@solana/web3.js';
 import { userAccountAddress } from '../address';
 import { decimalToScaled } from '../precision';
-import { DriftCoder } from './coder';
+import { DriftCoder } from '../coder';
 import {
   buildOracle,
   buildPerpMarket,
