@@ -43,7 +43,6 @@ import {
   type OrderRequest,
   type OrderStatus,
   type Position,
-  roundPrice,
   type Subscription,
   silentLogger,
   type Ticker,
@@ -132,6 +131,7 @@ interface AccountState {
   readonly clientIds: Map<string, number>;
   readonly fundingTimes: Map<number, string>;
   readonly settledAt: Map<number, number>;
+  readonly openSince: Map<number, number>;
   readonly seenSignatures: Set<string>;
   /** Actions on one account run one at a time (order ids and balances stay unambiguous). */
   queue: Promise<unknown>;
@@ -231,6 +231,7 @@ export class DriftExchange implements CapitalExchange {
       clientIds: new Map(),
       fundingTimes: new Map(),
       settledAt: new Map(),
+      openSince: new Map(),
       seenSignatures: new Set(),
       queue: Promise.resolve(),
       expectations: [],
@@ -620,7 +621,7 @@ export class DriftExchange implements CapitalExchange {
   }
 
   /** A read that needs fresh state: fails fast while disconnected. */
-  private async fresh(): Promise<void> {
+  private async fresh(force = false): Promise<void> {
     if (this.state === 'disconnected')
       throw new ExchangeError('EXCHANGE_UNAVAILABLE', `${this.id} is disconnected (reconnecting)`, {
         exchange: this.id,
@@ -629,7 +630,7 @@ export class DriftExchange implements CapitalExchange {
     if (this.state !== 'connected' && this.state !== 'connecting')
       throw new ExchangeError('EXCHANGE_UNAVAILABLE', `${this.id} is not connected`, { exchange: this.id, retryable: true });
     try {
-      await this.refresh();
+      await this.refresh(force);
     } catch (error) {
       this.connectionLost(error);
       throw new ExchangeError('EXCHANGE_UNAVAILABLE', `drift RPC unreachable: ${messageOf(error)}`, {
@@ -765,8 +766,15 @@ export class DriftExchange implements CapitalExchange {
         if (magnitude <= threshold) continue;
         const open = position.baseAssetAmount !== 0n;
         const last = state.settledAt.get(index) ?? 0;
-        if (open && now - last < this.options.settleOpenPositionIntervalMs) continue;
-        if (!open && now - last < 5_000) continue;
+        if (open) {
+          // An open position's PnL is settled at most once per interval, the first one after it was seen.
+          const since = state.openSince.get(index) ?? now;
+          state.openSince.set(index, since);
+          if (now - Math.max(since, last) < this.options.settleOpenPositionIntervalMs) continue;
+        } else {
+          state.openSince.delete(index);
+          if (now - last < 5_000) continue;
+        }
         state.settledAt.set(index, now);
         void this.settlePnl(state.id, position.symbol).catch((error) =>
           this.logger.warn('drift automatic PnL settlement failed', {
@@ -1286,9 +1294,12 @@ export class DriftExchange implements CapitalExchange {
       this.reject('INVALID_TIME_IN_FORCE', `a market order cannot be ${timeInForce}`);
     if (request.type === 'limit' && request.price === undefined) this.reject('INVALID_PRICE', 'a limit order needs a price');
     const limitPrice = request.price === undefined ? undefined : this.priceAmount(info, request.price, 'price');
-    await this.fresh();
-    this.assertTrading('order');
-    return this.serialize(state, () => this.placeOrder(state, info, request, base, limitPrice, timeInForce));
+    return this.serialize(state, async () => {
+      // Limits and the leverage check need this moment's oracle and account, not the last poll's.
+      await this.fresh(true);
+      this.assertTrading('order');
+      return this.placeOrder(state, info, request, base, limitPrice, timeInForce);
+    });
   }
 
   private async placeOrder(
@@ -1334,14 +1345,12 @@ export class DriftExchange implements CapitalExchange {
     if (request.type === 'market') {
       if (request.priceLimit !== undefined) price = this.priceAmount(info, request.priceLimit, 'priceLimit');
       else {
-        // Oracle ± slippage tolerance, on the tick, never beyond the tolerance.
-        const factor = long ? 1 + this.options.slippageBps / 10_000 : 1 - this.options.slippageBps / 10_000;
-        const bound = roundPrice(
-          Number(scaledToDecimal(oracle, 'price')) * factor,
-          info.market.tickSize,
-          request.side,
-        );
-        price = decimalToScaled(bound, 'price');
+        // Oracle ± slippage tolerance, on the tick and never beyond the tolerance (exact integers).
+        const bps = new BN(10_000 + (long ? 1 : -1) * this.options.slippageBps);
+        const tick = (info.account.amm.orderTickSize.isZero() ? new BN(1) : info.account.amm.orderTickSize).muln(10_000);
+        const scaled = oracle.mul(bps);
+        const ticks = long ? scaled.div(tick) : scaled.add(tick).subn(1).div(tick);
+        price = ticks.mul(tick).divn(10_000);
       }
     }
     const maxTs = request.expiresAt === undefined ? undefined : new BN(Math.floor(request.expiresAt / 1000));
@@ -1415,9 +1424,9 @@ export class DriftExchange implements CapitalExchange {
         throw new ExchangeError('EXCHANGE_PROTOCOL', `order ${signature} confirmed but not found in the account`, {
           exchange: this.id,
         });
-      return this.registerOrder(state, info, request, slot.orderId, timeInForce, createdAt, signature, [], base);
+      return this.registerOrder(state, info, request, slot.orderId, timeInForce, createdAt, signature, [], base, current);
     }
-    return this.registerOrder(state, info, request, orderId, timeInForce, createdAt, signature, mine, base);
+    return this.registerOrder(state, info, request, orderId, timeInForce, createdAt, signature, mine, base, current);
   }
 
   private async orderRecords(signature: string): Promise<OrderActionRecord[]> {
@@ -1452,6 +1461,7 @@ export class DriftExchange implements CapitalExchange {
     signature: string,
     records: readonly OrderActionRecord[],
     base: BN,
+    positionBefore: bigint,
   ): Promise<Order> {
     const now = Date.now();
     state.seenSignatures.add(signature);
@@ -1515,7 +1525,7 @@ export class DriftExchange implements CapitalExchange {
     this.events.emit('order', tracked.order);
 
     // The account must show it: the position moved by the fill, or the order rests.
-    const expectedBase = (state.view?.positions.get(info.index)?.baseAssetAmount ?? 0n) + (request.side === 'buy' ? tracked.filledBase : -tracked.filledBase);
+    const expectedBase = positionBefore + (request.side === 'buy' ? tracked.filledBase : -tracked.filledBase);
     await this.sync(state, {
       what: takes ? `the ${info.symbol} position at ${scaledToDecimal(expectedBase, 'base')} after order ${orderId}` : `open order ${orderId}`,
       check: (view, user) =>
