@@ -17,5 +17,8 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
+    // The runner test installs this package into a bot directory's node_modules; Vite must still
+    // transform it (and the perpkit sources it reaches through the source condition).
+    server: { deps: { inline: [/@perpkit\//, /packages\/exchange-drift\/dist/] } },
   },
 });

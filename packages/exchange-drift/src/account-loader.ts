@@ -35,7 +35,10 @@ export class StrictAccountLoader extends BulkAccountLoader {
       const keys: PublicKey[] = chunk.map((account) => account.publicKey);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`getMultipleAccounts timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`getMultipleAccounts timed out after ${this.timeoutMs} ms`)),
+          this.timeoutMs,
+        );
       });
       let response: Awaited<ReturnType<Connection['getMultipleAccountsInfoAndContext']>>;
       try {

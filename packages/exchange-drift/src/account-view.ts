@@ -84,7 +84,12 @@ function positionView(
     const value = base.mul(oracle.price).div(new BN(1_000_000_000));
     const pricePnl = value.add(perp.quoteEntryAmount);
     const entryPrice = perp.quoteEntryAmount.abs().mul(new BN(1_000_000_000)).div(base.abs());
-    const marginRatio = calculateMarketMarginRatio(market, base.abs(), 'Initial', user.getUserAccount().maxMarginRatio);
+    const marginRatio = calculateMarketMarginRatio(
+      market,
+      base.abs(),
+      'Initial',
+      user.getUserAccount().maxMarginRatio,
+    );
     const marginUsed = value.abs().muln(marginRatio).div(new BN(10_000));
     const liquidation = user.liquidationPrice(perp.marketIndex);
     const notional = scaledToNumber(value.abs(), 'quote');
@@ -203,4 +208,3 @@ export function accountView(input: {
 function isBeingLiquidated(status: number): boolean {
   return (status & 1) !== 0 || (status & 2) !== 0;
 }
-

@@ -1,5 +1,5 @@
-import { PublicKey } from '@solana/web3.js';
 import { ExchangeError } from '@perpkit/core';
+import { PublicKey } from '@solana/web3.js';
 
 /** Drift Protocol v2's program id (mainnet-beta and devnet). */
 export const DRIFT_PROGRAM_ID = 'dRiftyHA39MWEi3m9aunc5MzRF1JYuBsbn6VPcn33UH';
@@ -9,7 +9,10 @@ function publicKey(value: string | PublicKey, field: string): PublicKey {
   try {
     return new PublicKey(value);
   } catch {
-    throw new ExchangeError('INVALID_ARGUMENT', `${field} ${JSON.stringify(value)} is not a base58 public key`);
+    throw new ExchangeError(
+      'INVALID_ARGUMENT',
+      `${field} ${JSON.stringify(value)} is not a base58 public key`,
+    );
   }
 }
 
@@ -54,11 +57,17 @@ export function stateAccountAddress(programId: string | PublicKey = DRIFT_PROGRA
 }
 
 /** A perp market: `["perp_market", marketIndex as u16 LE]`. */
-export function perpMarketAddress(marketIndex: number, programId: string | PublicKey = DRIFT_PROGRAM_ID): string {
+export function perpMarketAddress(
+  marketIndex: number,
+  programId: string | PublicKey = DRIFT_PROGRAM_ID,
+): string {
   return derive([Buffer.from('perp_market'), u16(marketIndex, 'marketIndex')], programId);
 }
 
 /** A spot market: `["spot_market", marketIndex as u16 LE]`. */
-export function spotMarketAddress(marketIndex: number, programId: string | PublicKey = DRIFT_PROGRAM_ID): string {
+export function spotMarketAddress(
+  marketIndex: number,
+  programId: string | PublicKey = DRIFT_PROGRAM_ID,
+): string {
   return derive([Buffer.from('spot_market'), u16(marketIndex, 'marketIndex')], programId);
 }

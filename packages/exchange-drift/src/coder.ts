@@ -37,7 +37,10 @@ export class DriftCoder {
       connection,
       wallet: new Wallet(Keypair.generate()),
       env: 'mainnet-beta',
-      accountSubscription: { type: 'polling', accountLoader: new BulkAccountLoader(connection, 'confirmed', 0) },
+      accountSubscription: {
+        type: 'polling',
+        accountLoader: new BulkAccountLoader(connection, 'confirmed', 0),
+      },
       skipLoadUsers: true,
     });
     this.program = client.program;
@@ -71,7 +74,10 @@ export class DriftCoder {
 
   /** An account of the given type with every field zero (enums at their first variant). */
   zeroAccount<T>(name: string): T {
-    return this.decodeAccount<T>(name, Buffer.concat([discriminator('account', name), Buffer.alloc(this.size(name) - 8)]));
+    return this.decodeAccount<T>(
+      name,
+      Buffer.concat([discriminator('account', name), Buffer.alloc(this.size(name) - 8)]),
+    );
   }
 
   /** A `Program data:` log line carrying an event, as the program's `emit!` writes it. */
@@ -84,9 +90,14 @@ export class DriftCoder {
   }
 
   /** Decodes an instruction of the Drift program: its IDL name, arguments and account names. */
-  decodeInstruction(data: Buffer): { name: string; data: Record<string, unknown>; accounts: string[] } | undefined {
+  decodeInstruction(
+    data: Buffer,
+  ): { name: string; data: Record<string, unknown>; accounts: string[] } | undefined {
     const coder = this.program.coder.instruction as unknown as {
-      decode(data: Buffer, encoding: 'hex' | 'base58'): { name: string; data: Record<string, unknown> } | null;
+      decode(
+        data: Buffer,
+        encoding: 'hex' | 'base58',
+      ): { name: string; data: Record<string, unknown> } | null;
     };
     const decoded = coder.decode(data, 'hex');
     if (!decoded) return undefined;

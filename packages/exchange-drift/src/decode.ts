@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import {
   type BN,
+  type Order as DriftOrder,
   decodeName,
   decodeUser,
   getVariant,
-  type Order as DriftOrder,
   type UserAccount,
 } from '@drift-labs/sdk';
 import { ExchangeError } from '@perpkit/core';
@@ -121,7 +121,10 @@ export function decodeUserAccountRaw(data: Uint8Array | string): UserAccount {
       `a Drift User account is ${USER_ACCOUNT_SIZE} bytes (got ${buffer.length})`,
     );
   if (!buffer.subarray(0, 8).equals(accountDiscriminator('User')))
-    throw new ExchangeError('EXCHANGE_PROTOCOL', 'the account is not a Drift User account (wrong discriminator)');
+    throw new ExchangeError(
+      'EXCHANGE_PROTOCOL',
+      'the account is not a Drift User account (wrong discriminator)',
+    );
   return decodeUser(buffer);
 }
 
@@ -173,7 +176,9 @@ export function normalizeUserAccount(user: UserAccount): DecodedUserAccount {
     perpPositions: user.perpPositions
       .filter(
         (position) =>
-          !position.baseAssetAmount.isZero() || !position.quoteAssetAmount.isZero() || position.openOrders > 0,
+          !position.baseAssetAmount.isZero() ||
+          !position.quoteAssetAmount.isZero() ||
+          position.openOrders > 0,
       )
       .map((position) => ({
         marketIndex: position.marketIndex,

@@ -1,21 +1,21 @@
 import {
   BN,
   calculateBidAskPrice,
-  calculateLongShortFundingRate,
+  calculateLongShortFundingRateAndLiveTwaps,
   calculateMarketOpenBidAsk,
-  decodeName,
   DriftClient,
+  type Order as DriftOrder,
+  decodeName,
   getLimitOrderParams,
   getMarketOrderParams,
   getVariant,
   MarketType,
-  type Order as DriftOrder,
   type OrderActionRecord,
   type PerpMarketAccount,
-  parseLogs,
   PlaceAndTakeOrderSuccessCondition,
   PositionDirection,
   PostOnlyParams,
+  parseLogs,
   type SpotMarketAccount,
   type User,
   Wallet,
@@ -51,12 +51,18 @@ import {
 import { Keypair, PublicKey } from '@solana/web3.js';
 import { EventEmitter } from 'eventemitter3';
 import { StrictAccountLoader } from './account-loader';
-import { type AccountView, accountView, healthRatio, type MarketRef, type PositionState } from './account-view';
+import { type AccountView, accountView, healthRatio, type MarketRef } from './account-view';
 import { DRIFT_PROGRAM_ID, perpMarketAddress, spotMarketAddress, userAccountAddress } from './address';
 import { DriftCoder } from './coder';
 import { accountDiscriminator, USER_ACCOUNT_SIZE } from './decode';
 import { parseSecretKey } from './keys';
-import { type DriftAccountOptions, type DriftOptions, type DriftOptionsInput, accountIdOf, driftOptionsSchema } from './options';
+import {
+  accountIdOf,
+  type DriftAccountOptions,
+  type DriftOptions,
+  type DriftOptionsInput,
+  driftOptionsSchema,
+} from './options';
 import {
   decimalToScaled,
   estimatedFundingRateFraction,
@@ -242,7 +248,9 @@ export class DriftExchange implements CapitalExchange {
 
   connect(): Promise<void> {
     if (this.state === 'closed')
-      return Promise.reject(new ExchangeError('EXCHANGE_UNAVAILABLE', `${this.id} is closed`, { exchange: this.id }));
+      return Promise.reject(
+        new ExchangeError('EXCHANGE_UNAVAILABLE', `${this.id} is closed`, { exchange: this.id }),
+      );
     this.connecting ??= this.open().catch((error) => {
       this.connecting = undefined;
       this.state = 'idle';
@@ -272,7 +280,8 @@ export class DriftExchange implements CapitalExchange {
       throw this.critical(
         new ExchangeError(
           'EXCHANGE_AUTH',
-          'no wallet: set options.secretKey (from the environment, e.g. secretKey: ${DRIFT_SECRET_KEY}) or readOnly: true with an authority',
+          'no wallet: set options.secretKey (in the runner config from the environment: secretKey: $' +
+            '{DRIFT_SECRET_KEY}) or readOnly: true with an authority',
           { exchange: this.id },
         ),
       );
@@ -289,7 +298,10 @@ export class DriftExchange implements CapitalExchange {
     for (const state of this.accountStates.values())
       (state as { address: string }).address = userAccountAddress(this.authority, state.subAccountId);
 
-    const connection = new TrackingConnection(options.rpcUrl, { commitment: options.commitment, disableRetryOnRateLimit: true });
+    const connection = new TrackingConnection(options.rpcUrl, {
+      commitment: options.commitment,
+      disableRetryOnRateLimit: true,
+    });
     this.connection = connection;
     this.coder ??= new DriftCoder();
 
@@ -326,7 +338,8 @@ export class DriftExchange implements CapitalExchange {
         'User',
         Buffer.from(info.data),
       );
-      for (const spot of user?.spotPositions ?? []) if (!spot.scaledBalance.isZero()) spotIndexes.add(spot.marketIndex);
+      for (const spot of user?.spotPositions ?? [])
+        if (!spot.scaledBalance.isZero()) spotIndexes.add(spot.marketIndex);
     });
 
     // Markets and their oracles come from the market accounts themselves, never from a stale list.
@@ -353,7 +366,12 @@ export class DriftExchange implements CapitalExchange {
             exchange: this.id,
           }),
         );
-      perpAccounts.push(this.coder?.decodeAccount<PerpMarketAccount>('PerpMarket', Buffer.from(info.data)) as PerpMarketAccount);
+      perpAccounts.push(
+        this.coder?.decodeAccount<PerpMarketAccount>(
+          'PerpMarket',
+          Buffer.from(info.data),
+        ) as PerpMarketAccount,
+      );
     });
     const spotAccounts: SpotMarketAccount[] = [];
     spotList.forEach((index, position) => {
@@ -362,11 +380,20 @@ export class DriftExchange implements CapitalExchange {
         throw this.critical(
           new ExchangeError('MARKET_NOT_FOUND', `Drift has no spot market ${index}`, { exchange: this.id }),
         );
-      spotAccounts.push(this.coder?.decodeAccount<SpotMarketAccount>('SpotMarket', Buffer.from(info.data)) as SpotMarketAccount);
+      spotAccounts.push(
+        this.coder?.decodeAccount<SpotMarketAccount>(
+          'SpotMarket',
+          Buffer.from(info.data),
+        ) as SpotMarketAccount,
+      );
     });
 
     const wallet = new Wallet(this.keypair ?? Keypair.generate());
-    const loader = new StrictAccountLoader(connection, options.commitment, Math.max(1_000, options.pollIntervalMs));
+    const loader = new StrictAccountLoader(
+      connection,
+      options.commitment,
+      Math.max(1_000, options.pollIntervalMs),
+    );
     this.loader = loader;
     const transport: TransactionTransport =
       options.sender.type === 'jito'
@@ -426,7 +453,9 @@ export class DriftExchange implements CapitalExchange {
       const added = await this.client.addUser(state.subAccountId, this.authority);
       if (!added || !this.client.getUser(state.subAccountId, this.authority).getUserAccountAndSlot())
         throw this.critical(
-          new ExchangeError('ACCOUNT_NOT_FOUND', `Drift user ${state.address} could not be loaded`, { exchange: this.id }),
+          new ExchangeError('ACCOUNT_NOT_FOUND', `Drift user ${state.address} could not be loaded`, {
+            exchange: this.id,
+          }),
         );
     }
 
@@ -437,7 +466,9 @@ export class DriftExchange implements CapitalExchange {
       this.markets.set(info.index, info);
       this.marketsBySymbol.set(info.symbol, info);
     }
-    this.spotSymbols = new Map(spotAccounts.map((market) => [market.marketIndex, decodeName(market.name).trim()]));
+    this.spotSymbols = new Map(
+      spotAccounts.map((market) => [market.marketIndex, decodeName(market.name).trim()]),
+    );
     await this.refresh(true);
     this.state = 'connected';
     this.events.emit('connection', 'connected');
@@ -458,7 +489,12 @@ export class DriftExchange implements CapitalExchange {
             `could not ${what} after ${index} attempts: ${messageOf(error)}`,
             { exchange: this.id, retryable: true, cause: error },
           );
-        this.logger.warn('drift connect attempt failed', { what, attempt: index, delayMs: delay, error: messageOf(error) });
+        this.logger.warn('drift connect attempt failed', {
+          what,
+          attempt: index,
+          delayMs: delay,
+          error: messageOf(error),
+        });
         await sleep(delay);
         delay *= 2;
       }
@@ -488,7 +524,8 @@ export class DriftExchange implements CapitalExchange {
 
   /** The connected SDK client (for advanced use: read-only queries, custom instructions). */
   driftClient(): DriftClient {
-    if (!this.client) throw new ExchangeError('EXCHANGE_UNAVAILABLE', `${this.id} is not connected`, { exchange: this.id });
+    if (!this.client)
+      throw new ExchangeError('EXCHANGE_UNAVAILABLE', `${this.id} is not connected`, { exchange: this.id });
     return this.client;
   }
 
@@ -524,7 +561,10 @@ export class DriftExchange implements CapitalExchange {
       if (action === 'cancel' && (reason === 'DESYNC' || reason === 'TRANSACTION_UNKNOWN')) continue;
       const text = `trading is disabled (${reason}): ${message}`;
       if (action === 'order')
-        throw new OrderRejectedError('TRADING_DISABLED', text, { exchange: this.id, details: { hold: reason } });
+        throw new OrderRejectedError('TRADING_DISABLED', text, {
+          exchange: this.id,
+          details: { hold: reason },
+        });
       throw new ExchangeError('EXCHANGE_UNAVAILABLE', text, {
         exchange: this.id,
         reason: 'TRADING_DISABLED',
@@ -537,7 +577,10 @@ export class DriftExchange implements CapitalExchange {
   health(): HealthStatus {
     if (this.state !== 'connected') return { ok: false, message: `drift ${this.state}` };
     if (this.holds.size > 0 && !(this.holds.size === 1 && this.holds.has('READ_ONLY')))
-      return { ok: false, message: [...this.holds].map(([reason, message]) => `${reason}: ${message}`).join('; ') };
+      return {
+        ok: false,
+        message: [...this.holds].map(([reason, message]) => `${reason}: ${message}`).join('; '),
+      };
     return { ok: true };
   }
 
@@ -571,11 +614,15 @@ export class DriftExchange implements CapitalExchange {
     this.events.emit('connection', 'reconnecting', message);
     this.events.emit(
       'error',
-      new ExchangeError('EXCHANGE_UNAVAILABLE', `drift ${message}; trading disabled, reconnecting every ${this.options.reconnectIntervalMs} ms`, {
-        exchange: this.id,
-        retryable: true,
-        cause: error,
-      }),
+      new ExchangeError(
+        'EXCHANGE_UNAVAILABLE',
+        `drift ${message}; trading disabled, reconnecting every ${this.options.reconnectIntervalMs} ms`,
+        {
+          exchange: this.id,
+          retryable: true,
+          cause: error,
+        },
+      ),
     );
     clearTimeout(this.pollTimer);
     this.scheduleReconnect();
@@ -607,10 +654,12 @@ export class DriftExchange implements CapitalExchange {
 
   /** Loads every account (or reuses a load younger than 250 ms) and processes what changed. */
   private refresh(force = false): Promise<void> {
-    if (!force && Date.now() - this.lastRefreshAt < 250 && this.refreshing === undefined) return Promise.resolve();
+    if (!force && Date.now() - this.lastRefreshAt < 250 && this.refreshing === undefined)
+      return Promise.resolve();
     this.refreshing ??= (async () => {
       const loader = this.loader;
-      if (!loader) throw new ExchangeError('EXCHANGE_UNAVAILABLE', `${this.id} is not connected`, { exchange: this.id });
+      if (!loader)
+        throw new ExchangeError('EXCHANGE_UNAVAILABLE', `${this.id} is not connected`, { exchange: this.id });
       await loader.load();
       this.lastRefreshAt = Date.now();
       await this.process();
@@ -628,7 +677,10 @@ export class DriftExchange implements CapitalExchange {
         retryable: true,
       });
     if (this.state !== 'connected' && this.state !== 'connecting')
-      throw new ExchangeError('EXCHANGE_UNAVAILABLE', `${this.id} is not connected`, { exchange: this.id, retryable: true });
+      throw new ExchangeError('EXCHANGE_UNAVAILABLE', `${this.id} is not connected`, {
+        exchange: this.id,
+        retryable: true,
+      });
     try {
       await this.refresh(force);
     } catch (error) {
@@ -668,7 +720,8 @@ export class DriftExchange implements CapitalExchange {
         const before = previous?.positions.get(index);
         if (
           position.position &&
-          (before?.baseAssetAmount !== position.baseAssetAmount || before?.quoteAssetAmount !== position.quoteAssetAmount)
+          (before?.baseAssetAmount !== position.baseAssetAmount ||
+            before?.quoteAssetAmount !== position.quoteAssetAmount)
         )
           this.events.emit('position', position.position);
       }
@@ -677,7 +730,10 @@ export class DriftExchange implements CapitalExchange {
       if (state.expectations.length > 0) {
         const open = state.expectations.filter((expectation) => !expectation.check(view, user));
         state.expectations.splice(0, state.expectations.length, ...open);
-        if (open.length === 0 && [...this.accountStates.values()].every((other) => other.expectations.length === 0))
+        if (
+          open.length === 0 &&
+          [...this.accountStates.values()].every((other) => other.expectations.length === 0)
+        )
           this.release('DESYNC');
       }
     }
@@ -685,7 +741,12 @@ export class DriftExchange implements CapitalExchange {
     this.emitStreams(now);
   }
 
-  private emitFunding(state: AccountState, previous: AccountView | undefined, view: AccountView, now: number): void {
+  private emitFunding(
+    state: AccountState,
+    previous: AccountView | undefined,
+    view: AccountView,
+    now: number,
+  ): void {
     for (const [index, position] of view.positions) {
       const info = this.markets.get(index);
       if (!info) continue;
@@ -702,8 +763,16 @@ export class DriftExchange implements CapitalExchange {
       const fundingTime = market.amm.lastFundingRateTs.toNumber() * 1000;
       const markPrice = scaledToNumber(this.driftClient().getOracleDataForPerpMarket(index).price, 'price');
       // Settled: the program moved funding into the position (its cumulative rate mark moved).
-      if (before && before.baseAssetAmount !== 0n && before.lastCumulativeFundingRate !== position.lastCumulativeFundingRate) {
-        const amount = fundingPayment(before.lastCumulativeFundingRate, position.lastCumulativeFundingRate, before.baseAssetAmount);
+      if (
+        before &&
+        before.baseAssetAmount !== 0n &&
+        before.lastCumulativeFundingRate !== position.lastCumulativeFundingRate
+      ) {
+        const amount = fundingPayment(
+          before.lastCumulativeFundingRate,
+          position.lastCumulativeFundingRate,
+          before.baseAssetAmount,
+        );
         if (amount !== 0n)
           this.events.emit('funding', {
             id: `${this.id}:${state.id}:${info.symbol}:${position.lastCumulativeFundingRate}:settled`,
@@ -820,7 +889,8 @@ export class DriftExchange implements CapitalExchange {
       ...(tier && tier.feeDenominator > 0
         ? {
             takerFeeRate: tier.feeNumerator / tier.feeDenominator,
-            makerFeeRate: tier.makerRebateDenominator > 0 ? -tier.makerRebateNumerator / tier.makerRebateDenominator : 0,
+            makerFeeRate:
+              tier.makerRebateDenominator > 0 ? -tier.makerRebateNumerator / tier.makerRebateDenominator : 0,
           }
         : {}),
     };
@@ -849,7 +919,8 @@ export class DriftExchange implements CapitalExchange {
     try {
       const market = client.getPerpMarketAccount(info.index) ?? info.account;
       const [bid, ask] = calculateBidAskPrice(market.amm, client.getMMOracleDataForPerpMarket(info.index));
-      if (bid.gtn(0) && ask.gte(bid)) quotes = { bid: scaledToNumber(bid, 'price'), ask: scaledToNumber(ask, 'price') };
+      if (bid.gtn(0) && ask.gte(bid))
+        quotes = { bid: scaledToNumber(bid, 'price'), ask: scaledToNumber(ask, 'price') };
     } catch {
       quotes = undefined;
     }
@@ -880,7 +951,10 @@ export class DriftExchange implements CapitalExchange {
         market.amm.maxBaseAssetReserve,
         market.amm.orderStepSize,
       );
-      size = Math.max(size, Math.min(scaledToNumber(openBids.abs(), 'base'), scaledToNumber(openAsks.abs(), 'base')));
+      size = Math.max(
+        size,
+        Math.min(scaledToNumber(openBids.abs(), 'base'), scaledToNumber(openAsks.abs(), 'base')),
+      );
     } catch {}
     const bid = ticker.bid ?? ticker.mark;
     const ask = ticker.ask ?? ticker.mark;
@@ -898,7 +972,8 @@ export class DriftExchange implements CapitalExchange {
     const market = client.getPerpMarketAccount(info.index) ?? info.account;
     let rate: number;
     try {
-      const [long] = calculateLongShortFundingRate(
+      // The helper `calculateFormattedLiveFundingRate` uses: [mark TWAP, oracle TWAP, long, short].
+      const [, , long] = calculateLongShortFundingRateAndLiveTwaps(
         market,
         client.getMMOracleDataForPerpMarket(info.index),
         client.getOracleDataForPerpMarket(info.index),
@@ -952,7 +1027,9 @@ export class DriftExchange implements CapitalExchange {
   private requireAccount(account: string): AccountState {
     const state = this.accountStates.get(account);
     if (!state)
-      throw new ExchangeError('ACCOUNT_NOT_FOUND', `${this.id} has no account ${account}`, { exchange: this.id });
+      throw new ExchangeError('ACCOUNT_NOT_FOUND', `${this.id} has no account ${account}`, {
+        exchange: this.id,
+      });
     return state;
   }
 
@@ -997,9 +1074,13 @@ export class DriftExchange implements CapitalExchange {
     if (subscription.channel === 'ticker') this.tickerSymbols.add(subscription.symbol);
     else if (subscription.channel === 'fundingRate') this.fundingSymbols.add(subscription.symbol);
     else
-      throw new ExchangeError('EXCHANGE_NOT_SUPPORTED', `Drift streams no ${subscription.channel} from RPC accounts`, {
-        exchange: this.id,
-      });
+      throw new ExchangeError(
+        'EXCHANGE_NOT_SUPPORTED',
+        `Drift streams no ${subscription.channel} from RPC accounts`,
+        {
+          exchange: this.id,
+        },
+      );
   }
 
   async unsubscribe(subscription: Subscription): Promise<void> {
@@ -1039,7 +1120,8 @@ export class DriftExchange implements CapitalExchange {
       symbol: info?.symbol ?? `PERP-${order.marketIndex}`,
       side: getVariant(order.direction) === 'long' ? 'buy' : 'sell',
       type,
-      timeInForce: tracked?.order.timeInForce ?? (order.postOnly ? 'post-only' : type === 'market' ? 'ioc' : 'gtc'),
+      timeInForce:
+        tracked?.order.timeInForce ?? (order.postOnly ? 'post-only' : type === 'market' ? 'ioc' : 'gtc'),
       reduceOnly: order.reduceOnly,
       quantity: Number(scaledToDecimal(order.baseAssetAmount, 'base')),
       ...(order.price.isZero() ? {} : { price: scaledToNumber(order.price, 'price') }),
@@ -1082,7 +1164,8 @@ export class DriftExchange implements CapitalExchange {
         this.events.emit('order', next);
       }
       if (next.status === 'filled' || next.status === 'cancelled') {
-        for (const [clientId, id] of state.clientIds) if (id === order.userOrderId) state.clientIds.delete(clientId);
+        for (const [clientId, id] of state.clientIds)
+          if (id === order.userOrderId) state.clientIds.delete(clientId);
       }
     }
   }
@@ -1093,7 +1176,9 @@ export class DriftExchange implements CapitalExchange {
     const client = this.client;
     if (!connection || !client) return undefined;
     try {
-      const signatures = await connection.getSignaturesForAddress(new PublicKey(state.address), { limit: 25 });
+      const signatures = await connection.getSignaturesForAddress(new PublicKey(state.address), {
+        limit: 25,
+      });
       let fee: bigint | undefined;
       for (const { signature, err } of signatures) {
         if (err !== null || state.seenSignatures.has(signature)) continue;
@@ -1106,7 +1191,9 @@ export class DriftExchange implements CapitalExchange {
           .map((event) => event.data as unknown as OrderActionRecord);
         const mine = records.filter(
           (record) =>
-            getVariant(record.action) === 'fill' && record.maker?.toBase58() === state.address && record.makerOrderId === orderId,
+            getVariant(record.action) === 'fill' &&
+            record.maker?.toBase58() === state.address &&
+            record.makerOrderId === orderId,
         );
         if (mine.length === 0) continue;
         state.seenSignatures.add(signature);
@@ -1119,7 +1206,12 @@ export class DriftExchange implements CapitalExchange {
     }
   }
 
-  private async reportRestingFill(state: AccountState, tracked: TrackedOrder, order: DriftOrder, now: number): Promise<void> {
+  private async reportRestingFill(
+    state: AccountState,
+    tracked: TrackedOrder,
+    order: DriftOrder,
+    now: number,
+  ): Promise<void> {
     const filledBase = BigInt(order.baseAssetAmountFilled.toString());
     const filledQuote = BigInt(order.quoteAssetAmountFilled.toString());
     const base = filledBase - tracked.filledBase;
@@ -1128,7 +1220,9 @@ export class DriftExchange implements CapitalExchange {
     if (fee === undefined) {
       const rate = this.markets.get(order.marketIndex)?.market.makerFeeRate ?? 0;
       fee = BigInt(Math.round(Number(quote) * rate));
-      this.logger.warn('drift maker fill without its event: fee estimated from the fee tier', { order: order.orderId });
+      this.logger.warn('drift maker fill without its event: fee estimated from the fee tier', {
+        order: order.orderId,
+      });
     }
     tracked.filledBase = filledBase;
     tracked.filledQuote = filledQuote;
@@ -1196,10 +1290,14 @@ export class DriftExchange implements CapitalExchange {
     this.hold('DESYNC', message);
     this.events.emit(
       'error',
-      new ExchangeError('EXCHANGE_PROTOCOL', `drift ledger desync: ${message}; trading disabled until it does`, {
-        exchange: this.id,
-        reason: 'DESYNC',
-      }),
+      new ExchangeError(
+        'EXCHANGE_PROTOCOL',
+        `drift ledger desync: ${message}; trading disabled until it does`,
+        {
+          exchange: this.id,
+          reason: 'DESYNC',
+        },
+      ),
     );
     return false;
   }
@@ -1212,11 +1310,15 @@ export class DriftExchange implements CapitalExchange {
       this.events.emit('error', error);
       throw error;
     }
-    if (error instanceof TransactionFailedError && (error.stage === 'simulation' || error.stage === 'chain')) {
+    if (
+      error instanceof TransactionFailedError &&
+      (error.stage === 'simulation' || error.stage === 'chain')
+    ) {
       const programError = error.programError ?? 'unknown program error';
       if (kind === 'order')
         throw new OrderRejectedError(
-          PROGRAM_ERROR_REASONS[programError] ?? (error.stage === 'simulation' ? 'SIMULATION_FAILED' : 'TRANSACTION_FAILED'),
+          PROGRAM_ERROR_REASONS[programError] ??
+            (error.stage === 'simulation' ? 'SIMULATION_FAILED' : 'TRANSACTION_FAILED'),
           `${what} refused: ${error.message}`,
           { exchange: this.id, cause: error, details: { programError, stage: error.stage } },
         );
@@ -1243,9 +1345,15 @@ export class DriftExchange implements CapitalExchange {
       this.reject('INVALID_QUANTITY', `quantity ${JSON.stringify(quantity)} is not a decimal`);
     }
     if (!(Number(exact) > 0) || !isMultipleOf(exact, info.market.lotSize))
-      this.reject('INVALID_QUANTITY', `quantity ${quantity} is not a positive multiple of the lot ${info.market.lotSize} on ${info.symbol}`);
+      this.reject(
+        'INVALID_QUANTITY',
+        `quantity ${quantity} is not a positive multiple of the lot ${info.market.lotSize} on ${info.symbol}`,
+      );
     if (info.market.minQuantity !== undefined && Number(exact) < Number(info.market.minQuantity))
-      this.reject('INVALID_QUANTITY', `quantity ${quantity} is below the minimum order size ${info.market.minQuantity}`);
+      this.reject(
+        'INVALID_QUANTITY',
+        `quantity ${quantity} is below the minimum order size ${info.market.minQuantity}`,
+      );
     return decimalToScaled(exact, 'base');
   }
 
@@ -1257,7 +1365,10 @@ export class DriftExchange implements CapitalExchange {
       this.reject('INVALID_PRICE', `${field} ${JSON.stringify(price)} is not a decimal`);
     }
     if (!(Number(exact) > 0) || !isMultipleOf(exact, info.market.tickSize))
-      this.reject('INVALID_PRICE', `${field} ${price} is not a positive multiple of the tick ${info.market.tickSize} on ${info.symbol}`);
+      this.reject(
+        'INVALID_PRICE',
+        `${field} ${price} is not a positive multiple of the tick ${info.market.tickSize} on ${info.symbol}`,
+      );
     return decimalToScaled(exact, 'price');
   }
 
@@ -1292,8 +1403,10 @@ export class DriftExchange implements CapitalExchange {
     const timeInForce = request.timeInForce ?? (request.type === 'market' ? 'ioc' : 'gtc');
     if (request.type === 'market' && timeInForce !== 'ioc' && timeInForce !== 'fok')
       this.reject('INVALID_TIME_IN_FORCE', `a market order cannot be ${timeInForce}`);
-    if (request.type === 'limit' && request.price === undefined) this.reject('INVALID_PRICE', 'a limit order needs a price');
-    const limitPrice = request.price === undefined ? undefined : this.priceAmount(info, request.price, 'price');
+    if (request.type === 'limit' && request.price === undefined)
+      this.reject('INVALID_PRICE', 'a limit order needs a price');
+    const limitPrice =
+      request.price === undefined ? undefined : this.priceAmount(info, request.price, 'price');
     return this.serialize(state, async () => {
       // Limits and the leverage check need this moment's oracle and account, not the last poll's.
       await this.fresh(true);
@@ -1317,7 +1430,12 @@ export class DriftExchange implements CapitalExchange {
     const reduceOnly = request.reduceOnly ?? false;
     const current = view.positions.get(info.index)?.baseAssetAmount ?? 0n;
     const signedBase = BigInt(base.toString()) * (long ? 1n : -1n);
-    if (reduceOnly && (current === 0n || current > 0n === long || (current < 0n ? -current : current) < BigInt(base.toString())))
+    if (
+      reduceOnly &&
+      (current === 0n ||
+        current > 0n === long ||
+        (current < 0n ? -current : current) < BigInt(base.toString()))
+    )
       this.reject(
         'REDUCE_ONLY_WOULD_INCREASE',
         `a reduce-only ${request.side} of ${request.quantity} ${info.symbol} would not only reduce the position of ${scaledToDecimal(current, 'base')}`,
@@ -1330,7 +1448,8 @@ export class DriftExchange implements CapitalExchange {
     if (magnitude(after) > magnitude(current)) {
       const added = ((magnitude(after) - magnitude(current)) * BigInt(oracle.toString())) / 1_000_000_000n;
       const netValue = view.netValue;
-      const projected = netValue > 0n ? Number(view.grossNotional + added) / Number(netValue) : Number.POSITIVE_INFINITY;
+      const projected =
+        netValue > 0n ? Number(view.grossNotional + added) / Number(netValue) : Number.POSITIVE_INFINITY;
       if (projected > this.options.maxLeverage)
         this.reject(
           'MAX_LEVERAGE',
@@ -1347,7 +1466,9 @@ export class DriftExchange implements CapitalExchange {
       else {
         // Oracle ± slippage tolerance, on the tick and never beyond the tolerance (exact integers).
         const bps = new BN(10_000 + (long ? 1 : -1) * this.options.slippageBps);
-        const tick = (info.account.amm.orderTickSize.isZero() ? new BN(1) : info.account.amm.orderTickSize).muln(10_000);
+        const tick = (
+          info.account.amm.orderTickSize.isZero() ? new BN(1) : info.account.amm.orderTickSize
+        ).muln(10_000);
         const scaled = oracle.mul(bps);
         const ticks = long ? scaled.div(tick) : scaled.add(tick).subn(1).div(tick);
         price = ticks.mul(tick).divn(10_000);
@@ -1411,7 +1532,9 @@ export class DriftExchange implements CapitalExchange {
 
     // What happened, from the program's own events.
     const records = await this.orderRecords(signature);
-    const mine = records.filter((record) => record.taker?.toBase58() === state.address && record.marketIndex === info.index);
+    const mine = records.filter(
+      (record) => record.taker?.toBase58() === state.address && record.marketIndex === info.index,
+    );
     const orderId = mine[0]?.takerOrderId ?? undefined;
     if (orderId === undefined || orderId === null) {
       // The events were not readable: find the order in the account itself.
@@ -1421,12 +1544,38 @@ export class DriftExchange implements CapitalExchange {
         .orders.filter((order) => order.marketIndex === info.index && getVariant(order.status) !== 'init')
         .sort((a, b) => b.orderId - a.orderId)[0];
       if (!slot)
-        throw new ExchangeError('EXCHANGE_PROTOCOL', `order ${signature} confirmed but not found in the account`, {
-          exchange: this.id,
-        });
-      return this.registerOrder(state, info, request, slot.orderId, timeInForce, createdAt, signature, [], base, current);
+        throw new ExchangeError(
+          'EXCHANGE_PROTOCOL',
+          `order ${signature} confirmed but not found in the account`,
+          {
+            exchange: this.id,
+          },
+        );
+      return this.registerOrder(
+        state,
+        info,
+        request,
+        slot.orderId,
+        timeInForce,
+        createdAt,
+        signature,
+        [],
+        base,
+        current,
+      );
     }
-    return this.registerOrder(state, info, request, orderId, timeInForce, createdAt, signature, mine, base, current);
+    return this.registerOrder(
+      state,
+      info,
+      request,
+      orderId,
+      timeInForce,
+      createdAt,
+      signature,
+      mine,
+      base,
+      current,
+    );
   }
 
   private async orderRecords(signature: string): Promise<OrderActionRecord[]> {
@@ -1496,14 +1645,19 @@ export class DriftExchange implements CapitalExchange {
       const fillBase = BigInt(record.baseAssetAmountFilled?.toString() ?? '0');
       const fillQuote = BigInt(record.quoteAssetAmountFilled?.toString() ?? '0');
       const fee = BigInt(record.takerFee?.toString() ?? '0');
-      tracked.filledBase = BigInt(record.takerOrderCumulativeBaseAssetAmountFilled?.toString() ?? String(tracked.filledBase + fillBase));
+      tracked.filledBase = BigInt(
+        record.takerOrderCumulativeBaseAssetAmountFilled?.toString() ?? String(tracked.filledBase + fillBase),
+      );
       tracked.filledQuote = BigInt(
-        record.takerOrderCumulativeQuoteAssetAmountFilled?.toString() ?? String(tracked.filledQuote + fillQuote),
+        record.takerOrderCumulativeQuoteAssetAmountFilled?.toString() ??
+          String(tracked.filledQuote + fillQuote),
       );
       tracked.fee += fee;
       this.emitFill(state, tracked, orderId, fillBase, fillQuote, fee, 'taker', now);
     }
-    const cancelled = records.some((record) => getVariant(record.action) === 'cancel' && record.takerOrderId === orderId);
+    const cancelled = records.some(
+      (record) => getVariant(record.action) === 'cancel' && record.takerOrderId === orderId,
+    );
     const takes = request.type === 'market' || timeInForce === 'ioc' || timeInForce === 'fok';
     const full = tracked.filledBase >= BigInt(base.toString());
     const status: OrderStatus = full
@@ -1519,7 +1673,9 @@ export class DriftExchange implements CapitalExchange {
       filledQuantity: Number(scaledToDecimal(tracked.filledBase, 'base')),
       averagePrice: tracked.filledBase === 0n ? 0 : averagePrice(tracked.filledQuote, tracked.filledBase),
       fee: Number(fromScaledInteger(tracked.fee, 6)),
-      ...(status === 'cancelled' ? { reason: tracked.filledBase > 0n ? 'IOC_REMAINDER_CANCELLED' : 'NOT_FILLED' } : {}),
+      ...(status === 'cancelled'
+        ? { reason: tracked.filledBase > 0n ? 'IOC_REMAINDER_CANCELLED' : 'NOT_FILLED' }
+        : {}),
       updatedAt: now,
     };
     this.events.emit('order', tracked.order);
@@ -1527,11 +1683,15 @@ export class DriftExchange implements CapitalExchange {
     // The account must show it: the position moved by the fill, or the order rests.
     const expectedBase = positionBefore + (request.side === 'buy' ? tracked.filledBase : -tracked.filledBase);
     await this.sync(state, {
-      what: takes ? `the ${info.symbol} position at ${scaledToDecimal(expectedBase, 'base')} after order ${orderId}` : `open order ${orderId}`,
+      what: takes
+        ? `the ${info.symbol} position at ${scaledToDecimal(expectedBase, 'base')} after order ${orderId}`
+        : `open order ${orderId}`,
       check: (view, user) =>
         takes
           ? (view.positions.get(info.index)?.baseAssetAmount ?? 0n) === expectedBase
-          : user.getUserAccount().orders.some((order) => order.orderId === orderId && getVariant(order.status) !== 'init'),
+          : user
+              .getUserAccount()
+              .orders.some((order) => order.orderId === orderId && getVariant(order.status) !== 'init'),
     });
     return tracked.order;
   }
@@ -1550,9 +1710,12 @@ export class DriftExchange implements CapitalExchange {
         target = Number.isSafeInteger(id) ? open.find((order) => order.orderId === id) : undefined;
       } else if (request.clientOrderId !== undefined) {
         const userOrderId = state.clientIds.get(request.clientOrderId);
-        target = userOrderId === undefined ? undefined : open.find((order) => order.userOrderId === userOrderId);
+        target =
+          userOrderId === undefined ? undefined : open.find((order) => order.userOrderId === userOrderId);
       } else {
-        throw new ExchangeError('INVALID_ARGUMENT', 'cancelOrder needs orderId or clientOrderId', { exchange: this.id });
+        throw new ExchangeError('INVALID_ARGUMENT', 'cancelOrder needs orderId or clientOrderId', {
+          exchange: this.id,
+        });
       }
       if (!target || this.markets.get(target.marketIndex)?.symbol !== request.symbol)
         throw new ExchangeError(
@@ -1595,10 +1758,20 @@ export class DriftExchange implements CapitalExchange {
     return this.serialize(state, async () => {
       const open = this.user(state)
         .getOpenOrders()
-        .filter((order) => getVariant(order.marketType) === 'perp' && (info === undefined || order.marketIndex === info.index));
+        .filter(
+          (order) =>
+            getVariant(order.marketType) === 'perp' &&
+            (info === undefined || order.marketIndex === info.index),
+        );
       if (open.length === 0) return 0;
       try {
-        await this.driftClient().cancelOrders(MarketType.PERP, info?.index, undefined, undefined, state.subAccountId);
+        await this.driftClient().cancelOrders(
+          MarketType.PERP,
+          info?.index,
+          undefined,
+          undefined,
+          state.subAccountId,
+        );
       } catch (error) {
         this.translate(error, 'cancel all orders', 'capital');
       }
@@ -1608,7 +1781,11 @@ export class DriftExchange implements CapitalExchange {
         check: (_view, user) => !user.getOpenOrders().some((order) => ids.has(order.orderId)),
       });
       for (const order of open) {
-        const cancelled: Order = { ...this.toOrder(state, order), status: 'cancelled', reason: 'CANCELLED_BY_USER' };
+        const cancelled: Order = {
+          ...this.toOrder(state, order),
+          status: 'cancelled',
+          reason: 'CANCELLED_BY_USER',
+        };
         const tracked = state.orders.get(order.orderId);
         if (tracked) tracked.order = cancelled;
         this.events.emit('order', cancelled);
@@ -1679,13 +1856,17 @@ export class DriftExchange implements CapitalExchange {
     if (typeof amount === 'number' && !Number.isFinite(amount))
       throw new ExchangeError('INVALID_ARGUMENT', `${field} must be a finite number`, { exchange: this.id });
     const scaled = decimalToScaled(amount, 'quote', 'exact', field);
-    if (!scaled.gtn(0)) throw new ExchangeError('INVALID_ARGUMENT', `${field} must be positive (got ${amount})`, { exchange: this.id });
+    if (!scaled.gtn(0))
+      throw new ExchangeError('INVALID_ARGUMENT', `${field} must be positive (got ${amount})`, {
+        exchange: this.id,
+      });
     return scaled;
   }
 
   private walletTokenAccount(): PublicKey {
     const mint = this.driftClient().getSpotMarketAccount(0)?.mint;
-    if (!mint || !this.keypair) throw new ExchangeError('EXCHANGE_AUTH', 'no wallet to move USDC from', { exchange: this.id });
+    if (!mint || !this.keypair)
+      throw new ExchangeError('EXCHANGE_AUTH', 'no wallet to move USDC from', { exchange: this.id });
     return associatedTokenAccount(this.keypair.publicKey, mint);
   }
 
@@ -1705,10 +1886,14 @@ export class DriftExchange implements CapitalExchange {
       try {
         walletBalance = BigInt((await this.connection?.getTokenAccountBalance(source))?.value.amount ?? '0');
       } catch (error) {
-        throw new ExchangeError('INSUFFICIENT_FUNDS', `the wallet has no USDC token account (${source.toBase58()})`, {
-          exchange: this.id,
-          cause: error,
-        });
+        throw new ExchangeError(
+          'INSUFFICIENT_FUNDS',
+          `the wallet has no USDC token account (${source.toBase58()})`,
+          {
+            exchange: this.id,
+            cause: error,
+          },
+        );
       }
       const wanted = BigInt(scaled.toString());
       if (wanted > walletBalance)
@@ -1796,4 +1981,3 @@ function averagePrice(quote: bigint, base: bigint): number {
   const scaled = (magnitudeQuote * 1_000n * 1_000_000_000n) / magnitudeBase;
   return Number(fromScaledInteger(scaled, 9));
 }
-

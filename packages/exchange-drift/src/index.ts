@@ -1,5 +1,11 @@
 export { StrictAccountLoader } from './account-loader';
-export { type AccountView, accountView, healthRatio, type MarketRef, type PositionState } from './account-view';
+export {
+  type AccountView,
+  accountView,
+  healthRatio,
+  type MarketRef,
+  type PositionState,
+} from './account-view';
 export * from './address';
 export { DriftCoder } from './coder';
 export * from './decode';

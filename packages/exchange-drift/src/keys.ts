@@ -13,7 +13,10 @@ export function parseSecretKey(text: string): Keypair {
   try {
     if (trimmed.startsWith('[')) {
       const values = JSON.parse(trimmed) as unknown;
-      if (!Array.isArray(values) || !values.every((value) => Number.isInteger(value) && value >= 0 && value <= 255))
+      if (
+        !Array.isArray(values) ||
+        !values.every((value) => Number.isInteger(value) && value >= 0 && value <= 255)
+      )
         throw new Error('not a byte array');
       bytes = Uint8Array.from(values as number[]);
     } else {
@@ -29,7 +32,10 @@ export function parseSecretKey(text: string): Keypair {
     if (bytes.length === 64) return Keypair.fromSecretKey(bytes);
     if (bytes.length === 32) return Keypair.fromSeed(bytes);
   } catch {
-    throw new ExchangeError('EXCHANGE_AUTH', 'secretKey is not a valid ed25519 secret key (the value is not shown)');
+    throw new ExchangeError(
+      'EXCHANGE_AUTH',
+      'secretKey is not a valid ed25519 secret key (the value is not shown)',
+    );
   }
   throw new ExchangeError(
     'EXCHANGE_AUTH',

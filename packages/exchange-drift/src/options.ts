@@ -51,7 +51,10 @@ export const driftOptionsSchema = z
     /** Watch accounts only: no key needed, every order and transfer is refused. */
     readOnly: z.boolean().default(false),
     /** Sub-accounts traded through this instance. */
-    accounts: z.array(driftAccountSchema).min(1).default([{ subAccountId: 0 }]),
+    accounts: z
+      .array(driftAccountSchema)
+      .min(1)
+      .default([{ subAccountId: 0 }]),
     /** Perp market indexes to load (mainnet: 0 SOL, 1 BTC, 2 ETH). */
     perpMarkets: z.array(z.number().int().min(0).max(65_535)).min(1).default([0, 1, 2]),
     /** Account polling period. */
@@ -94,7 +97,11 @@ export const driftOptionsSchema = z
     options.accounts.forEach((account, index) => {
       const id = accountIdOf(account);
       if (ids.has(id))
-        context.addIssue({ code: 'custom', path: ['accounts', index, 'id'], message: `duplicate account id ${id}` });
+        context.addIssue({
+          code: 'custom',
+          path: ['accounts', index, 'id'],
+          message: `duplicate account id ${id}`,
+        });
       if (subAccounts.has(account.subAccountId))
         context.addIssue({
           code: 'custom',
@@ -105,7 +112,11 @@ export const driftOptionsSchema = z
       subAccounts.add(account.subAccountId);
     });
     if (options.readOnly && options.authority === undefined && options.secretKey === undefined)
-      context.addIssue({ code: 'custom', path: ['authority'], message: 'readOnly needs the authority to watch' });
+      context.addIssue({
+        code: 'custom',
+        path: ['authority'],
+        message: 'readOnly needs the authority to watch',
+      });
   });
 
 export type DriftOptionsInput = z.input<typeof driftOptionsSchema>;

@@ -13,7 +13,8 @@ export default defineExchange({
     kind: 'exchange',
     core: '^0.1.0',
     version: '0.1.0',
-    description: 'Drift Protocol v2 perpetuals on Solana: polled accounts, guarded trading, RPC or Jito senders',
+    description:
+      'Drift Protocol v2 perpetuals on Solana: polled accounts, guarded trading, RPC or Jito senders',
   },
   options: driftOptionsSchema,
   create(context, options) {

@@ -100,7 +100,7 @@ export function settledFundingRateFraction(
 }
 
 /**
- * The hourly funding rate (fraction) of the SDK's live estimate (`calculateLongShortFundingRate`),
+ * The hourly funding rate (fraction) of the SDK's live estimate (`calculateLongShortFundingRateAndLiveTwaps`),
  * whose unit is percent × PRICE_PRECISION: fraction = raw / 10^8.
  */
 export function estimatedFundingRateFraction(raw: BN | bigint | string): string {
@@ -118,6 +118,9 @@ export function fundingPayment(
   baseAssetAmount: BN | bigint | string,
 ): bigint {
   const delta = toBigInt(toCumulativeRate) - toBigInt(fromCumulativeRate);
-  const owed = (delta * toBigInt(baseAssetAmount)) / 10n ** BigInt(DRIFT_DECIMALS.base) / 10n ** BigInt(DRIFT_DECIMALS.fundingRateBuffer);
+  const owed =
+    (delta * toBigInt(baseAssetAmount)) /
+    10n ** BigInt(DRIFT_DECIMALS.base) /
+    10n ** BigInt(DRIFT_DECIMALS.fundingRateBuffer);
   return -owed;
 }

@@ -56,7 +56,11 @@ export class TransactionFailedError extends ExchangeError {
       retryable: options.retryable ?? stage === 'expired',
       ...(options.exchange === undefined ? {} : { exchange: options.exchange }),
       ...(programError === undefined ? {} : { reason: programError }),
-      details: { stage, ...(programError === undefined ? {} : { programError }), ...(signature ? { signature } : {}) },
+      details: {
+        stage,
+        ...(programError === undefined ? {} : { programError }),
+        ...(signature ? { signature } : {}),
+      },
     });
   }
 }
@@ -89,7 +93,12 @@ export interface SenderEvents {
   /** The confirmation window passed; the status query starts. */
   onConfirmationTimeout?(event: { signature: string }): void;
   /** Final outcome of every transaction sent. */
-  onOutcome?(event: { signature: string; outcome: TransactionOutcome; programError?: string; transport: string }): void;
+  onOutcome?(event: {
+    signature: string;
+    outcome: TransactionOutcome;
+    programError?: string;
+    transport: string;
+  }): void;
 }
 
 /** One way to get a signed transaction to a leader. */
@@ -183,6 +192,11 @@ export class JitoTransport implements TransactionTransport {
     this.tipAccounts = options.tipAccounts;
   }
 
+  private nextRequestId(): number {
+    this.requestId += 1;
+    return this.requestId;
+  }
+
   private async call(method: string, params: unknown[]): Promise<unknown> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), this.options.requestTimeoutMs);
@@ -190,12 +204,17 @@ export class JitoTransport implements TransactionTransport {
       const response = await fetch(`${this.options.url.replace(/\/$/, '')}/api/v1/bundles`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: (this.requestId += 1), method, params }),
+        body: JSON.stringify({ jsonrpc: '2.0', id: this.nextRequestId(), method, params }),
         signal: controller.signal,
       });
-      const body = (await response.json().catch(() => ({}))) as { result?: unknown; error?: { message?: string } };
+      const body = (await response.json().catch(() => ({}))) as {
+        result?: unknown;
+        error?: { message?: string };
+      };
       if (!response.ok || body.error)
-        throw new Error(`block engine ${method}: HTTP ${response.status} ${body.error?.message ?? ''}`.trim());
+        throw new Error(
+          `block engine ${method}: HTTP ${response.status} ${body.error?.message ?? ''}`.trim(),
+        );
       return body.result;
     } finally {
       clearTimeout(timer);
@@ -205,14 +224,18 @@ export class JitoTransport implements TransactionTransport {
   private async tipAccount(): Promise<PublicKey> {
     if (!this.tipAccounts || this.tipAccounts.length === 0) {
       const accounts = await this.call('getTipAccounts', []);
-      if (!Array.isArray(accounts) || accounts.length === 0) throw new Error('block engine returned no tip accounts');
+      if (!Array.isArray(accounts) || accounts.length === 0)
+        throw new Error('block engine returned no tip accounts');
       this.tipAccounts = accounts.map(String);
     }
     const accounts = this.tipAccounts;
     return new PublicKey(accounts[Math.floor(Math.random() * accounts.length)] as string);
   }
 
-  private async tipTransaction(transaction: VersionedTransaction, wallet: IWallet): Promise<VersionedTransaction> {
+  private async tipTransaction(
+    transaction: VersionedTransaction,
+    wallet: IWallet,
+  ): Promise<VersionedTransaction> {
     const message = MessageV0.compile({
       payerKey: wallet.publicKey,
       recentBlockhash: transaction.message.recentBlockhash,
@@ -319,11 +342,15 @@ export class DriftTransactionSender extends RetryTxSender {
     const exchange = this.settings.exchangeId;
     const transportName = this.settings.transport.name;
     const simulation = await withRetries('simulate', this.settings.retryDelaysMs, this.events, () =>
-      this.connection.simulateTransaction(transaction, { sigVerify: false, commitment: this.settings.commitment }),
+      this.connection.simulateTransaction(transaction, {
+        sigVerify: false,
+        commitment: this.settings.commitment,
+      }),
     );
     if (simulation.value.err !== null) {
       const programError =
-        programErrorFromLogs(simulation.value.logs) ?? this.errorName(customCode(simulation.value.err as TransactionError));
+        programErrorFromLogs(simulation.value.logs) ??
+        this.errorName(customCode(simulation.value.err as TransactionError));
       throw new TransactionFailedError(
         `simulation failed: ${programError ?? JSON.stringify(simulation.value.err)}; nothing was sent`,
         'simulation',
@@ -364,9 +391,13 @@ export class DriftTransactionSender extends RetryTxSender {
     return code === undefined ? undefined : (this.settings.programErrorName(code) ?? `Custom(${code})`);
   }
 
-  private async status(signature: string): Promise<{ slot: number; err: TransactionError | null } | null | undefined> {
+  private async status(
+    signature: string,
+  ): Promise<{ slot: number; err: TransactionError | null } | null | undefined> {
     try {
-      const response = await this.connection.getSignatureStatuses([signature], { searchTransactionHistory: true });
+      const response = await this.connection.getSignatureStatuses([signature], {
+        searchTransactionHistory: true,
+      });
       const value = response.value[0];
       if (!value?.confirmationStatus) return null;
       if (this.settings.commitment === 'finalized' && value.confirmationStatus !== 'finalized') return null;
@@ -377,7 +408,9 @@ export class DriftTransactionSender extends RetryTxSender {
   }
 
   private async expired(transaction: VersionedTransaction): Promise<boolean> {
-    const lastValid = (this.connection as TrackingConnection).lastValidBlockHeight(transaction.message.recentBlockhash);
+    const lastValid = (this.connection as TrackingConnection).lastValidBlockHeight(
+      transaction.message.recentBlockhash,
+    );
     if (lastValid === undefined) return false;
     try {
       return (await this.connection.getBlockHeight(this.settings.commitment)) > lastValid;
@@ -431,7 +464,12 @@ export class DriftTransactionSender extends RetryTxSender {
         this.events.onConfirmationTimeout?.({ signature });
       }
       if (timedOut && status === null && (await this.expired(transaction))) {
-        this.events.onOutcome?.({ signature, outcome: 'failed', transport: this.settings.transport.name, programError: 'BlockhashExpired' });
+        this.events.onOutcome?.({
+          signature,
+          outcome: 'failed',
+          transport: this.settings.transport.name,
+          programError: 'BlockhashExpired',
+        });
         throw new TransactionFailedError(
           `transaction ${signature} expired unconfirmed (its blockhash is no longer valid): it never landed`,
           'expired',

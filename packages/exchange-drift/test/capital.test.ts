@@ -25,7 +25,9 @@ describe('deposit', () => {
     await v.exchange.deposit('main', 'USDC', 250.5);
     expect(v.rpc.walletUsdc(TEST1_AUTHORITY)).toBe(249_500_000n);
     expect(await usdc(v)).toBe(1250.5);
-    expect(balances).toEqual([expect.objectContaining({ kind: 'deposit', amount: 250.5, asset: 'USDC', balance: 1250.5 })]);
+    expect(balances).toEqual([
+      expect.objectContaining({ kind: 'deposit', amount: 250.5, asset: 'USDC', balance: 1250.5 }),
+    ]);
     expect(v.rpc.calls).toContain('simulateTransaction');
   });
 
@@ -57,7 +59,13 @@ describe('withdraw', () => {
   it('is refused when health after it would be below 80 %, with the health it would leave', async () => {
     const v = await connected({ usdc: '1000', walletUsdc: '0' });
     // 20 SOL at 150: 3 000 USD notional, maintenance 5 % = 150; collateral about 999: health about 85 %.
-    await v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'buy', type: 'market', quantity: '20' });
+    await v.exchange.submitOrder({
+      account: 'main',
+      symbol: 'SOL',
+      side: 'buy',
+      type: 'market',
+      quantity: '20',
+    });
     const sent = v.rpc.signatures().length;
     const error = await rejection(v.exchange.withdraw('main', 'USDC', 300));
     expect(error.code).toBe('INSUFFICIENT_FUNDS');
@@ -85,23 +93,58 @@ describe('PnL settlement', () => {
   it('settles a closed position whose PnL exceeds $1 into USDC, exactly', async () => {
     const v = await connected({ usdc: '1000' });
     const balances = collect<BalanceChange>(v, 'balance');
-    await v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'buy', type: 'market', quantity: '10' });
+    await v.exchange.submitOrder({
+      account: 'main',
+      symbol: 'SOL',
+      side: 'buy',
+      type: 'market',
+      quantity: '10',
+    });
     v.rpc.setPrice('SOL', '160');
-    await v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'sell', type: 'market', quantity: '10', reduceOnly: true });
-    const quote = v.rpc.user(v.userAddress)?.perpPositions.find((position) => position.marketIndex === 0)?.quoteAssetAmount;
+    await v.exchange.submitOrder({
+      account: 'main',
+      symbol: 'SOL',
+      side: 'sell',
+      type: 'market',
+      quantity: '10',
+      reduceOnly: true,
+    });
+    const quote = v.rpc
+      .user(v.userAddress)
+      ?.perpPositions.find((position) => position.marketIndex === 0)?.quoteAssetAmount;
     // Bought at 150.03 (1 500.3, fee 0.525105), sold at 159.968 (1 599.68, fee 0.559888):
     // 1 599.68 − 1 500.3 − 0.525105 − 0.559888 = 98.295007 left on the closed position.
     expect(quote?.toString()).toBe('98295007');
-    await waitFor(() => balances.some((balance) => balance.kind === 'realized-pnl'), 5_000, 'the automatic settlement');
-    expect(balances.find((balance) => balance.kind === 'realized-pnl')).toMatchObject({ amount: 98.295007, balance: 1098.295007 });
+    await waitFor(
+      () => balances.some((balance) => balance.kind === 'realized-pnl'),
+      5_000,
+      'the automatic settlement',
+    );
+    expect(balances.find((balance) => balance.kind === 'realized-pnl')).toMatchObject({
+      amount: 98.295007,
+      balance: 1098.295007,
+    });
     expect(await usdc(v)).toBe(1098.295007);
     expect((await v.exchange.fetchAccount('main')).unsettledPnl).toBe(0);
   });
 
   it('leaves PnL of $1 or less unsettled', async () => {
     const v = await connected({ usdc: '1000' });
-    await v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'buy', type: 'market', quantity: '0.1' });
-    await v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'sell', type: 'market', quantity: '0.1', reduceOnly: true });
+    await v.exchange.submitOrder({
+      account: 'main',
+      symbol: 'SOL',
+      side: 'buy',
+      type: 'market',
+      quantity: '0.1',
+    });
+    await v.exchange.submitOrder({
+      account: 'main',
+      symbol: 'SOL',
+      side: 'sell',
+      type: 'market',
+      quantity: '0.1',
+      reduceOnly: true,
+    });
     const sent = v.rpc.signatures().length;
     await new Promise((resolve) => setTimeout(resolve, 400));
     const account = await v.exchange.fetchAccount('main');

@@ -1,6 +1,6 @@
-import { createEngine, type ConnectionState, type FundingPayment } from '@perpkit/core';
-import { waitFor } from '@perpkit/testkit';
 import { getUserAccountPublicKeySync, QUOTE_PRECISION } from '@drift-labs/sdk';
+import { type ConnectionState, createEngine, type FundingPayment } from '@perpkit/core';
+import { waitFor } from '@perpkit/testkit';
 import { PublicKey } from '@solana/web3.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DriftExchange } from '../src/exchange';
@@ -19,7 +19,13 @@ describe('connection recovery', () => {
     venue = await startVenue({ exchange: { reconnectIntervalMs: 150 } });
     const v = venue;
     await v.exchange.connect();
-    await v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'sell', type: 'market', quantity: '2' });
+    await v.exchange.submitOrder({
+      account: 'main',
+      symbol: 'SOL',
+      side: 'sell',
+      type: 'market',
+      quantity: '2',
+    });
     const states = collect<[ConnectionState, string?]>(v, 'connection');
     const funding = collect<FundingPayment>(v, 'funding');
     v.rpc.setOffline(true);
@@ -42,8 +48,20 @@ describe('connection recovery', () => {
     expect(v.exchange.tradingHolds().size).toBe(0);
     // The re-sync saw the funding period that passed while disconnected: 2 SOL short × 150 × 0.0001 = 0.03.
     await waitFor(() => funding.some((payment) => !payment.settled), 5_000, 'the accrual');
-    expect(funding.find((payment) => !payment.settled)).toMatchObject({ symbol: 'SOL', amount: 0.03, rate: 0.0001, positionQuantity: -2 });
-    await v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'buy', type: 'market', quantity: '1', reduceOnly: true });
+    expect(funding.find((payment) => !payment.settled)).toMatchObject({
+      symbol: 'SOL',
+      amount: 0.03,
+      rate: 0.0001,
+      positionQuantity: -2,
+    });
+    await v.exchange.submitOrder({
+      account: 'main',
+      symbol: 'SOL',
+      side: 'buy',
+      type: 'market',
+      quantity: '1',
+      reduceOnly: true,
+    });
   });
 });
 
@@ -120,13 +138,24 @@ describe('polling recorded mainnet accounts (read-only)', () => {
       ]);
       expect(account.positions).toHaveLength(1);
       // Entry: |quoteEntryAmount| / |base| = 19.015735 / 0.5.
-      expect(account.positions[0]).toMatchObject({ symbol: 'SOL', quantity: -0.5, entryPrice: 38.03147, markPrice: 150 });
+      expect(account.positions[0]).toMatchObject({
+        symbol: 'SOL',
+        quantity: -0.5,
+        entryPrice: 38.03147,
+        markPrice: 150,
+      });
       const user = exchange.driftClient().getUser(1, new PublicKey(fixture.authority));
       expect(user.userAccountPublicKey.toBase58()).toBe(
-        getUserAccountPublicKeySync(exchange.driftClient().program.programId, new PublicKey(fixture.authority), 1).toBase58(),
+        getUserAccountPublicKeySync(
+          exchange.driftClient().program.programId,
+          new PublicKey(fixture.authority),
+          1,
+        ).toBase58(),
       );
       expect(Math.round(account.healthRatio * 100)).toBe(user.getHealth());
-      expect(account.maintenanceMargin).toBe(user.getMaintenanceMarginRequirement().toNumber() / QUOTE_PRECISION.toNumber());
+      expect(account.maintenanceMargin).toBe(
+        user.getMaintenanceMarginRequirement().toNumber() / QUOTE_PRECISION.toNumber(),
+      );
       expect(account.equity).toBeCloseTo(account.collateral + account.unsettledPnl, 6);
       const refused = await rejection(
         exchange.submitOrder({ account: 'lp', symbol: 'SOL', side: 'buy', type: 'market', quantity: '0.5' }),
@@ -144,10 +173,20 @@ describe('polling recorded mainnet accounts (read-only)', () => {
     venue = await startVenue({ usdc: '1000' });
     const v = venue;
     await v.exchange.connect();
-    await v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'buy', type: 'market', quantity: '30' });
+    await v.exchange.submitOrder({
+      account: 'main',
+      symbol: 'SOL',
+      side: 'buy',
+      type: 'market',
+      quantity: '30',
+    });
     const before = (await v.exchange.fetchAccount('main')).healthRatio;
     v.rpc.setPrice('SOL', '130');
-    await waitFor(() => (v.exchange.snapshotAccount('main')?.healthRatio ?? 1) < before - 0.1, 5_000, 'the poll');
+    await waitFor(
+      () => (v.exchange.snapshotAccount('main')?.healthRatio ?? 1) < before - 0.1,
+      5_000,
+      'the poll',
+    );
     const after = await v.exchange.fetchAccount('main');
     const user = v.exchange.driftClient().getUser(0);
     expect(Math.round(after.healthRatio * 100)).toBe(user.getHealth());

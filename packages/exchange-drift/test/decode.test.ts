@@ -3,6 +3,9 @@ import {
   BASE_PRECISION,
   FUNDING_RATE_BUFFER_PRECISION,
   FUNDING_RATE_PRECISION,
+  getDriftStateAccountPublicKey,
+  getPerpMarketPublicKeySync,
+  getSpotMarketPublicKeySync,
   getUserAccountPublicKeySync,
   getUserStatsAccountPublicKey,
   MARGIN_PRECISION,
@@ -12,9 +15,6 @@ import {
   SPOT_MARKET_BALANCE_PRECISION,
   SPOT_MARKET_CUMULATIVE_INTEREST_PRECISION,
   TEN_THOUSAND,
-  getDriftStateAccountPublicKey,
-  getPerpMarketPublicKeySync,
-  getSpotMarketPublicKeySync,
 } from '@drift-labs/sdk';
 import { PublicKey } from '@solana/web3.js';
 import fc from 'fast-check';
@@ -80,8 +80,20 @@ describe('recorded mainnet User accounts decode to the recorded values', () => {
       lastCumulativeFundingRate: '4.894216743',
     });
     expect(decoded.spotPositions).toEqual([
-      { marketIndex: 0, balanceType: 'deposit', scaledBalance: '5.391520104', cumulativeDeposits: '7554041', openOrders: 0 },
-      { marketIndex: 1, balanceType: 'deposit', scaledBalance: '0.30851325', cumulativeDeposits: '316000000', openOrders: 0 },
+      {
+        marketIndex: 0,
+        balanceType: 'deposit',
+        scaledBalance: '5.391520104',
+        cumulativeDeposits: '7554041',
+        openOrders: 0,
+      },
+      {
+        marketIndex: 1,
+        balanceType: 'deposit',
+        scaledBalance: '0.30851325',
+        cumulativeDeposits: '316000000',
+        openOrders: 0,
+      },
     ]);
   });
 
@@ -89,8 +101,20 @@ describe('recorded mainnet User accounts decode to the recorded values', () => {
     const decoded = decodeUserAccount(userFixture(2).dataBase64);
     expect(decoded.totals).toMatchObject({ deposits: '126.825964', withdraws: '126' });
     expect(decoded.spotPositions).toEqual([
-      { marketIndex: 0, balanceType: 'deposit', scaledBalance: '0.206797784', cumulativeDeposits: '209678', openOrders: 0 },
-      { marketIndex: 1, balanceType: 'deposit', scaledBalance: '0.000000044', cumulativeDeposits: '-6120', openOrders: 0 },
+      {
+        marketIndex: 0,
+        balanceType: 'deposit',
+        scaledBalance: '0.206797784',
+        cumulativeDeposits: '209678',
+        openOrders: 0,
+      },
+      {
+        marketIndex: 1,
+        balanceType: 'deposit',
+        scaledBalance: '0.000000044',
+        cumulativeDeposits: '-6120',
+        openOrders: 0,
+      },
     ]);
   });
 
@@ -140,19 +164,27 @@ describe('addresses match the SDK and the recorded PDAs', () => {
       const address = userAccountAddress(fixture.authority, fixture.subAccountId);
       expect(address).toBe(fixture.userAccountPda);
       expect(address).toBe(
-        getUserAccountPublicKeySync(PROGRAM, new PublicKey(fixture.authority), fixture.subAccountId).toBase58(),
+        getUserAccountPublicKeySync(
+          PROGRAM,
+          new PublicKey(fixture.authority),
+          fixture.subAccountId,
+        ).toBase58(),
       );
     }
   });
 
   it('any authority and sub-account id (property, fixed seed)', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.integer({ min: 0, max: 65535 }), (bytes, sub) => {
-        const authority = new PublicKey(bytes);
-        expect(userAccountAddress(authority, sub)).toBe(
-          getUserAccountPublicKeySync(PROGRAM, authority, sub).toBase58(),
-        );
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.integer({ min: 0, max: 65535 }),
+        (bytes, sub) => {
+          const authority = new PublicKey(bytes);
+          expect(userAccountAddress(authority, sub)).toBe(
+            getUserAccountPublicKeySync(PROGRAM, authority, sub).toBase58(),
+          );
+        },
+      ),
       { seed: 13, numRuns: 40 },
     );
   });
@@ -161,7 +193,9 @@ describe('addresses match the SDK and the recorded PDAs', () => {
     const authority = new PublicKey(userFixture(1).authority);
     expect(stateAccountAddress()).toBe((await getDriftStateAccountPublicKey(PROGRAM)).toBase58());
     expect(stateAccountAddress()).toBe('5zpq7DvB6UdFFvpmBPspGPNfUGoBRRCE2HHg5u3gxcsN');
-    expect(userStatsAccountAddress(authority)).toBe(getUserStatsAccountPublicKey(PROGRAM, authority).toBase58());
+    expect(userStatsAccountAddress(authority)).toBe(
+      getUserStatsAccountPublicKey(PROGRAM, authority).toBase58(),
+    );
     for (const index of [0, 1, 2, 7])
       expect(perpMarketAddress(index)).toBe(getPerpMarketPublicKeySync(PROGRAM, index).toBase58());
     expect(spotMarketAddress(0)).toBe(getSpotMarketPublicKeySync(PROGRAM, 0).toBase58());

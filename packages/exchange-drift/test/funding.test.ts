@@ -1,7 +1,7 @@
 import {
   BN,
   calculateFormattedLiveFundingRate,
-  calculateLongShortFundingRate,
+  calculateLongShortFundingRateAndLiveTwaps,
   calculateUnsettledFundingPnl,
   type PerpPosition,
 } from '@drift-labs/sdk';
@@ -51,10 +51,10 @@ describe('funding units against the SDK helpers', () => {
     );
   });
 
-  it('the live estimate: raw / 10^8 is the SDK formatted hourly percentage / 100', () => {
+  it('the live estimate: raw / 10^8 is the SDK formatted hourly percentage / 100 (the long side: what longs pay)', () => {
     const market = buildPerpMarket(coder, DEFAULT_PERP_MARKETS[0] as never, Math.floor(Date.now() / 1000));
     // Mark TWAP 0.3 % above the oracle TWAP: longs pay. The AMM is pegged at the same mark, so the
-    // live TWAP does not drift with the second the two helpers read the clock.
+    // live TWAP barely drifts between the two helpers' clock reads.
     market.amm.pegMultiplier = new BN(150_450_000);
     market.amm.baseSpread = 0;
     market.amm.longSpread = 0;
@@ -69,12 +69,15 @@ describe('funding units against the SDK helpers', () => {
       hasSufficientNumberOfDataPoints: true,
     };
     const mmOracle = { ...oracle, isMMOracleActive: false };
-    const [long] = calculateLongShortFundingRate(market, mmOracle, oracle);
+    const [, , long] = calculateLongShortFundingRateAndLiveTwaps(market, mmOracle, oracle);
     const formatted = calculateFormattedLiveFundingRate(market, mmOracle, oracle, 'hour');
     const ours = Number(estimatedFundingRateFraction(long));
     expect(ours).toBeGreaterThan(0);
-    // The SDK's longRate is negative when longs pay; its unit is percent.
-    expect(ours).toBeCloseTo(-formatted.longRate / 100, 10);
+    // The SDK's longRate is negative when longs pay; its unit is percent. The two helpers read the
+    // clock a moment apart and the live mark TWAP moves with it: equal within 0.1 %, while a wrong
+    // unit would be off by a power of ten.
+    const expected = -formatted.longRate / 100;
+    expect(Math.abs(ours - expected) / expected).toBeLessThan(0.001);
   });
 
   it('decimal strings are exact', () => {
@@ -91,15 +94,38 @@ describe('funding on positions', () => {
     const v = venue;
     await v.exchange.connect();
     const funding = collect<FundingPayment>(v, 'funding');
-    await v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'sell', type: 'market', quantity: '4' });
+    await v.exchange.submitOrder({
+      account: 'main',
+      symbol: 'SOL',
+      side: 'sell',
+      type: 'market',
+      quantity: '4',
+    });
     // Two hourly periods at 0.01 % and 0.02 %: a short receives 4 × 150 × 0.0003 = 0.18.
     v.rpc.updateFunding('SOL', '0.0001');
-    await waitFor(() => funding.some((payment) => !payment.settled && payment.amount === 0.06), 5_000, 'the first accrual');
+    await waitFor(
+      () => funding.some((payment) => !payment.settled && payment.amount === 0.06),
+      5_000,
+      'the first accrual',
+    );
     v.rpc.updateFunding('SOL', '0.0002');
-    await waitFor(() => funding.some((payment) => !payment.settled && payment.amount === 0.18), 5_000, 'the second accrual');
-    expect(funding.filter((payment) => !payment.settled).map((payment) => payment.rate)).toEqual([0.0001, 0.0002]);
+    await waitFor(
+      () => funding.some((payment) => !payment.settled && payment.amount === 0.18),
+      5_000,
+      'the second accrual',
+    );
+    expect(funding.filter((payment) => !payment.settled).map((payment) => payment.rate)).toEqual([
+      0.0001, 0.0002,
+    ]);
     // Touching the position settles it: exactly the accrued amount moves into the position.
-    await v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'buy', type: 'market', quantity: '1', reduceOnly: true });
+    await v.exchange.submitOrder({
+      account: 'main',
+      symbol: 'SOL',
+      side: 'buy',
+      type: 'market',
+      quantity: '1',
+      reduceOnly: true,
+    });
     await waitFor(() => funding.some((payment) => payment.settled), 5_000, 'the settlement');
     expect(funding.find((payment) => payment.settled)).toMatchObject({
       symbol: 'SOL',
@@ -119,10 +145,17 @@ describe('funding on positions', () => {
     // Reads reuse a load younger than 250 ms: let one pass.
     await new Promise((resolve) => setTimeout(resolve, 300));
     const last = await v.exchange.fetchLastFundingRate('SOL');
-    expect(last).toMatchObject({ rate: -0.000125, ratePerHour: -0.000125, intervalHours: 1, predicted: false });
+    expect(last).toMatchObject({
+      rate: -0.000125,
+      ratePerHour: -0.000125,
+      intervalHours: 1,
+      predicted: false,
+    });
     const live = await v.exchange.fetchFundingRate('SOL');
     expect(live).toMatchObject({ intervalHours: 1, predicted: true });
     expect(live.nextFundingTime).toBe(last.timestamp + 3_600_000);
-    await expect(v.exchange.fetchFundingHistory({ symbol: 'SOL' })).rejects.toMatchObject({ code: 'EXCHANGE_NOT_SUPPORTED' });
+    await expect(v.exchange.fetchFundingHistory({ symbol: 'SOL' })).rejects.toMatchObject({
+      code: 'EXCHANGE_NOT_SUPPORTED',
+    });
   });
 });

@@ -70,14 +70,31 @@ export async function startVenue(
 }
 
 /** Collects an exchange event's payloads. */
-export function collect<T>(venue: { exchange: DriftExchange }, event: 'fill' | 'order' | 'funding' | 'balance' | 'error' | 'connection' | 'account' | 'ticker' | 'position'): T[] {
+export function collect<T>(
+  venue: { exchange: DriftExchange },
+  event:
+    | 'fill'
+    | 'order'
+    | 'funding'
+    | 'balance'
+    | 'error'
+    | 'connection'
+    | 'account'
+    | 'ticker'
+    | 'position',
+): T[] {
   const items: T[] = [];
-  venue.exchange.events.on(event, ((...args: unknown[]) => items.push((args.length > 1 ? args : args[0]) as T)) as never);
+  venue.exchange.events.on(event, ((...args: unknown[]) =>
+    items.push((args.length > 1 ? args : args[0]) as T)) as never);
   return items;
 }
 
 /** The rejection of a promise (fails the test when it resolves). */
-export async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string; reason?: string; retryable?: boolean; details?: Record<string, unknown> }> {
+export async function rejection(
+  promise: Promise<unknown>,
+): Promise<
+  Error & { code?: string; reason?: string; retryable?: boolean; details?: Record<string, unknown> }
+> {
   try {
     await promise;
   } catch (error) {

@@ -19,10 +19,18 @@ describe('the drift plugin', () => {
     await venue.exchange.close();
     const options = parsePluginOptions(
       drift,
-      { rpcUrl: venue.rpc.url, secretKey: TEST1_SECRET_KEY, pollIntervalMs: 200, accounts: [{ id: 'primary', subAccountId: 0 }] },
+      {
+        rpcUrl: venue.rpc.url,
+        secretKey: TEST1_SECRET_KEY,
+        pollIntervalMs: 200,
+        accounts: [{ id: 'primary', subAccountId: 0 }],
+      },
       { pathPrefix: 'exchanges.drift.options' },
     );
-    const exchange = drift.create({ id: 'drift', mode: 'live', clock: { now: () => Date.now() } as never, logger: console as never }, options);
+    const exchange = drift.create(
+      { id: 'drift', mode: 'live', clock: { now: () => Date.now() } as never, logger: console as never },
+      options,
+    );
     try {
       await exchange.connect();
       expect(exchange.accounts()).toEqual(['primary']);
@@ -38,9 +46,16 @@ describe('the drift plugin', () => {
     expect(() => parsePluginOptions(drift, { rpcUrl: 'http://127.0.0.1:1', rpcurl: 'x' })).toThrow(/rpcurl/);
     expect(() => parsePluginOptions(drift, { rpcUrl: 'not a url' })).toThrow(/rpcUrl/);
     expect(() =>
-      parsePluginOptions(drift, { rpcUrl: 'http://127.0.0.1:1', accounts: [{ subAccountId: 0 }, { id: 'main', subAccountId: 1 }] }),
+      parsePluginOptions(drift, {
+        rpcUrl: 'http://127.0.0.1:1',
+        accounts: [{ subAccountId: 0 }, { id: 'main', subAccountId: 1 }],
+      }),
     ).toThrow(/duplicate account id main/);
-    expect(() => parsePluginOptions(drift, { rpcUrl: 'http://127.0.0.1:1', readOnly: true })).toThrow(/authority/);
-    expect(() => parsePluginOptions(drift, { rpcUrl: 'http://127.0.0.1:1', sender: { type: 'jito' } })).toThrow(/url/);
+    expect(() => parsePluginOptions(drift, { rpcUrl: 'http://127.0.0.1:1', readOnly: true })).toThrow(
+      /authority/,
+    );
+    expect(() =>
+      parsePluginOptions(drift, { rpcUrl: 'http://127.0.0.1:1', sender: { type: 'jito' } }),
+    ).toThrow(/url/);
   });
 });

@@ -23,7 +23,14 @@ async function withJito(fallbackToRpc = true): Promise<{ v: Venue; jito: FakeJit
     ...v.exchange.options,
     sender: { type: 'jito', url: jito.url, tipLamports: 5_000, fallbackToRpc },
   });
-  venue = { ...v, exchange, stop: async () => (await exchange.close(), await v.rpc.stop()) };
+  venue = {
+    ...v,
+    exchange,
+    async stop() {
+      await exchange.close();
+      await v.rpc.stop();
+    },
+  };
   await exchange.connect();
   return { v: venue, jito };
 }
@@ -31,7 +38,13 @@ async function withJito(fallbackToRpc = true): Promise<{ v: Venue; jito: FakeJit
 describe('Jito bundle sender', () => {
   it('sends the transaction with a tip transaction to a block-engine tip account', async () => {
     const { v, jito } = await withJito();
-    const order = await v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'buy', type: 'market', quantity: '1' });
+    const order = await v.exchange.submitOrder({
+      account: 'main',
+      symbol: 'SOL',
+      side: 'buy',
+      type: 'market',
+      quantity: '1',
+    });
     expect(order.status).toBe('filled');
     expect(jito.bundles).toHaveLength(1);
     expect(jito.bundles[0]?.tipLamports).toBe(5_000n);
@@ -43,11 +56,21 @@ describe('Jito bundle sender', () => {
   it('falls back to the RPC when the block engine refuses the bundle', async () => {
     const { v, jito } = await withJito(true);
     jito.refuseNextBundles(1);
-    const order = await v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'sell', type: 'market', quantity: '1' });
+    const order = await v.exchange.submitOrder({
+      account: 'main',
+      symbol: 'SOL',
+      side: 'sell',
+      type: 'market',
+      quantity: '1',
+    });
     expect(order.status).toBe('filled');
     expect(jito.bundles).toHaveLength(0);
     expect(v.rpc.calls.filter((method) => method === 'sendTransaction')).toHaveLength(1);
-    await waitFor(async () => (await v.exchange.fetchPositions('main'))[0]?.quantity === -1, 5_000, 'the position');
+    await waitFor(
+      async () => (await v.exchange.fetchPositions('main'))[0]?.quantity === -1,
+      5_000,
+      'the position',
+    );
   });
 
   it('without fallback, a refused bundle fails the order (retryable: nothing was sent)', async () => {

@@ -1,7 +1,7 @@
+import type { Fill, Order } from '@perpkit/core';
 import { OrderRejectedError } from '@perpkit/core';
 import { waitFor } from '@perpkit/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Fill, Order } from '@perpkit/core';
 import { collect, rejection, startVenue, type Venue } from './helpers';
 
 let venue: Venue | undefined;
@@ -23,12 +23,24 @@ describe('market orders', () => {
   it('carry a price limit of the oracle ± the slippage tolerance, on the tick', async () => {
     const v = await connected({ exchange: { slippageBps: 50 } });
     v.rpc.setPrice('SOL', '150.1234');
-    await v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'buy', type: 'market', quantity: '1' });
+    await v.exchange.submitOrder({
+      account: 'main',
+      symbol: 'SOL',
+      side: 'buy',
+      type: 'market',
+      quantity: '1',
+    });
     // The fake lands the order with the params the SDK encoded: read them back from the account.
     const buy = v.rpc.user(v.userAddress)?.orders.find((order) => order.orderId === 1);
     // 150.1234 × 1.005 = 150.874017 → a buy's limit rounds down to the tick 0.0001.
     expect(buy?.price.toString()).toBe('150874000');
-    await v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'sell', type: 'market', quantity: '1' });
+    await v.exchange.submitOrder({
+      account: 'main',
+      symbol: 'SOL',
+      side: 'sell',
+      type: 'market',
+      quantity: '1',
+    });
     const sell = v.rpc.user(v.userAddress)?.orders.find((order) => order.orderId === 2);
     // 150.1234 × 0.995 = 149.372783 → a sell's limit rounds up: 149.3728.
     expect(sell?.price.toString()).toBe('149372800');
@@ -37,7 +49,13 @@ describe('market orders', () => {
   it('report fills from the program events: exact price, fee and cumulative fields', async () => {
     const v = await connected();
     const fills = collect<Fill>(v, 'fill');
-    const order = await v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'buy', type: 'market', quantity: '2.5' });
+    const order = await v.exchange.submitOrder({
+      account: 'main',
+      symbol: 'SOL',
+      side: 'buy',
+      type: 'market',
+      quantity: '2.5',
+    });
     expect(order.status).toBe('filled');
     // Oracle 150, taker half-spread 2 bps: 150.03; quote 375.075 USDC; fee 3.5 bps rounded up: 0.131277.
     expect(order.averagePrice).toBe(150.03);
@@ -58,7 +76,14 @@ describe('market orders', () => {
   it('refuse a price limit the market cannot meet (the program fails the fill-or-kill)', async () => {
     const v = await connected();
     const error = await rejection(
-      v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'buy', type: 'market', quantity: '1', priceLimit: '149' }),
+      v.exchange.submitOrder({
+        account: 'main',
+        symbol: 'SOL',
+        side: 'buy',
+        type: 'market',
+        quantity: '1',
+        priceLimit: '149',
+      }),
     );
     expect(error).toBeInstanceOf(OrderRejectedError);
     expect(error.reason).toBe('PRICE_LIMIT_NOT_FILLABLE');
@@ -68,12 +93,20 @@ describe('market orders', () => {
 
   it('close a position by its exact offsetting size', async () => {
     const v = await connected();
-    await v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'sell', type: 'market', quantity: '1.23' });
+    await v.exchange.submitOrder({
+      account: 'main',
+      symbol: 'SOL',
+      side: 'sell',
+      type: 'market',
+      quantity: '1.23',
+    });
     expect(await position(v)).toBe(-1.23);
     const close = await v.exchange.closePosition('main', 'SOL');
     expect(close).toMatchObject({ side: 'buy', quantity: 1.23, reduceOnly: true, status: 'filled' });
     expect(await position(v)).toBe(0);
-    expect(v.rpc.user(v.userAddress)?.perpPositions.every((item) => item.baseAssetAmount.isZero())).toBe(true);
+    expect(v.rpc.user(v.userAddress)?.perpPositions.every((item) => item.baseAssetAmount.isZero())).toBe(
+      true,
+    );
     expect(await v.exchange.closePosition('main', 'SOL')).toBeUndefined();
   });
 });
@@ -91,8 +124,21 @@ describe('safety rules: each refusal says why', () => {
     expect(error.message).toMatch(/6\.00x, above the 5x limit/);
     expect(v.rpc.signatures()).toHaveLength(sent);
     // 30 SOL (4.5x) passes; reducing it passes whatever the leverage.
-    await v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'buy', type: 'market', quantity: '30' });
-    await v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'sell', type: 'market', quantity: '10', reduceOnly: true });
+    await v.exchange.submitOrder({
+      account: 'main',
+      symbol: 'SOL',
+      side: 'buy',
+      type: 'market',
+      quantity: '30',
+    });
+    await v.exchange.submitOrder({
+      account: 'main',
+      symbol: 'SOL',
+      side: 'sell',
+      type: 'market',
+      quantity: '10',
+      reduceOnly: true,
+    });
     expect(await position(v)).toBe(20);
   });
 
@@ -129,7 +175,13 @@ describe('safety rules: each refusal says why', () => {
     expect(refused.reason).toBe('TRADING_DISABLED');
     expect(refused.message).toMatch(/TRANSACTION_UNKNOWN/);
     v.exchange.resumeTrading();
-    await v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'buy', type: 'market', quantity: '1' });
+    await v.exchange.submitOrder({
+      account: 'main',
+      symbol: 'SOL',
+      side: 'buy',
+      type: 'market',
+      quantity: '1',
+    });
     expect(await position(v)).toBe(1);
   });
 
@@ -137,7 +189,13 @@ describe('safety rules: each refusal says why', () => {
     const v = await connected();
     // Confirmation window 400 ms, status query 400 ms more: landing at 600 ms is found by the query.
     v.rpc.delayNextLanding(600);
-    const order = await v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'buy', type: 'market', quantity: '1' });
+    const order = await v.exchange.submitOrder({
+      account: 'main',
+      symbol: 'SOL',
+      side: 'buy',
+      type: 'market',
+      quantity: '1',
+    });
     expect(order.status).toBe('filled');
     expect(v.exchange.tradingHolds().size).toBe(0);
   });
@@ -162,7 +220,13 @@ describe('safety rules: each refusal says why', () => {
     const v = await connected();
     const errors = collect<{ reason?: string }>(v, 'error');
     v.rpc.freezeAccount(v.userAddress, true);
-    const order = await v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'buy', type: 'market', quantity: '1' });
+    const order = await v.exchange.submitOrder({
+      account: 'main',
+      symbol: 'SOL',
+      side: 'buy',
+      type: 'market',
+      quantity: '1',
+    });
     expect(order.status).toBe('filled');
     expect([...v.exchange.tradingHolds().keys()]).toEqual(['DESYNC']);
     expect(errors.some((item) => item.reason === 'DESYNC')).toBe(true);
@@ -179,7 +243,13 @@ describe('safety rules: each refusal says why', () => {
   it('RPC send errors are retried (1 s, 2 s, 4 s by default; shortened here); when every retry fails nothing lands', async () => {
     const v = await connected();
     v.rpc.failNextSends(2);
-    await v.exchange.submitOrder({ account: 'main', symbol: 'SOL', side: 'buy', type: 'market', quantity: '1' });
+    await v.exchange.submitOrder({
+      account: 'main',
+      symbol: 'SOL',
+      side: 'buy',
+      type: 'market',
+      quantity: '1',
+    });
     expect(await position(v)).toBe(1);
     v.rpc.failNextSends(4);
     const error = await rejection(
@@ -218,7 +288,11 @@ describe('resting orders', () => {
       liquidity: 'maker',
       cumulativeQuantity: 2,
     });
-    await waitFor(() => orders.some((item) => item.id === order.id && item.status === 'filled'), 5_000, 'filled');
+    await waitFor(
+      () => orders.some((item) => item.id === order.id && item.status === 'filled'),
+      5_000,
+      'filled',
+    );
     expect(await position(v)).toBe(2);
   });
 });

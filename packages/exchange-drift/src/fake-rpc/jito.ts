@@ -65,11 +65,15 @@ export class FakeJitoBlockEngine {
     if (method !== 'sendBundle') throw new Error(`Method not found: ${method}`);
     const [encoded, config] = params as [string[], { encoding?: string } | undefined];
     const transactions = encoded.map((item) =>
-      VersionedTransaction.deserialize(config?.encoding === 'base64' ? Buffer.from(item, 'base64') : base58.decode(item)),
+      VersionedTransaction.deserialize(
+        config?.encoding === 'base64' ? Buffer.from(item, 'base64') : base58.decode(item),
+      ),
     );
-    if (transactions.length === 0 || transactions.length > 5) throw new Error('a bundle holds 1 to 5 transactions');
+    if (transactions.length === 0 || transactions.length > 5)
+      throw new Error('a bundle holds 1 to 5 transactions');
     const tipLamports = transactions.reduce((sum, transaction) => sum + this.tipOf(transaction), 0n);
-    if (tipLamports < 1000n) throw new Error('bundle must write lock at least one tip account (minimum 1000 lamports)');
+    if (tipLamports < 1000n)
+      throw new Error('bundle must write lock at least one tip account (minimum 1000 lamports)');
     const signatures = transactions.map((transaction) =>
       this.rpc.acceptBundleTransaction(Buffer.from(transaction.serialize())),
     );
@@ -95,12 +99,22 @@ export class FakeJitoBlockEngine {
       if (body.method === 'sendBundle' && this.failures > 0) {
         this.failures -= 1;
         response.writeHead(503, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ jsonrpc: '2.0', id: body.id ?? null, error: { code: -32097, message: 'congested' } }));
+        response.end(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: body.id ?? null,
+            error: { code: -32097, message: 'congested' },
+          }),
+        );
         return;
       }
       let answer: unknown;
       try {
-        answer = { jsonrpc: '2.0', id: body.id ?? null, result: this.handle(body.method ?? '', body.params ?? []) };
+        answer = {
+          jsonrpc: '2.0',
+          id: body.id ?? null,
+          result: this.handle(body.method ?? '', body.params ?? []),
+        };
       } catch (error) {
         answer = {
           jsonrpc: '2.0',

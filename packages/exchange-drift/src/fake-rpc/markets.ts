@@ -44,9 +44,33 @@ export const WRAPPED_SOL_MINT = 'So11111111111111111111111111111111111111112';
 
 /** Mainnet's first three perp markets with parameters of the same order as the live ones. */
 export const DEFAULT_PERP_MARKETS: readonly FakePerpMarketSpec[] = [
-  { marketIndex: 0, symbol: 'SOL', price: '150', tickSize: '0.0001', stepSize: '0.01', marginRatioInitial: 1000, marginRatioMaintenance: 500 },
-  { marketIndex: 1, symbol: 'BTC', price: '60000', tickSize: '0.1', stepSize: '0.0001', marginRatioInitial: 1000, marginRatioMaintenance: 500 },
-  { marketIndex: 2, symbol: 'ETH', price: '3000', tickSize: '0.01', stepSize: '0.001', marginRatioInitial: 1000, marginRatioMaintenance: 500 },
+  {
+    marketIndex: 0,
+    symbol: 'SOL',
+    price: '150',
+    tickSize: '0.0001',
+    stepSize: '0.01',
+    marginRatioInitial: 1000,
+    marginRatioMaintenance: 500,
+  },
+  {
+    marketIndex: 1,
+    symbol: 'BTC',
+    price: '60000',
+    tickSize: '0.1',
+    stepSize: '0.0001',
+    marginRatioInitial: 1000,
+    marginRatioMaintenance: 500,
+  },
+  {
+    marketIndex: 2,
+    symbol: 'ETH',
+    price: '3000',
+    tickSize: '0.01',
+    stepSize: '0.001',
+    marginRatioInitial: 1000,
+    marginRatioMaintenance: 500,
+  },
 ];
 
 export const DEFAULT_SPOT_MARKETS: readonly FakeSpotMarketSpec[] = [
@@ -97,7 +121,10 @@ export function spotVaultAddress(marketIndex: number): string {
 }
 
 export function driftSignerAddress(): string {
-  return PublicKey.findProgramAddressSync([Buffer.from('drift_signer')], new PublicKey(DRIFT_PROGRAM_ID))[0].toBase58();
+  return PublicKey.findProgramAddressSync(
+    [Buffer.from('drift_signer')],
+    new PublicKey(DRIFT_PROGRAM_ID),
+  )[0].toBase58();
 }
 
 /** The State account: fee tier 0 takes 3.5 bps and rebates 0.2 bps; generous oracle guard rails. */
@@ -220,7 +247,9 @@ export function buildSpotMarket(
   market.mint = new PublicKey(spec.mint);
   market.vault = new PublicKey(spotVaultAddress(spec.marketIndex));
   market.oracle = new PublicKey(spec.oracle ?? fakeOracleAddress('spot', spec.marketIndex));
-  market.oracleSource = (spec.stableCoin ? { pythLazerStableCoin: {} } : { pythLazer: {} }) as typeof market.oracleSource;
+  market.oracleSource = (
+    spec.stableCoin ? { pythLazerStableCoin: {} } : { pythLazer: {} }
+  ) as typeof market.oracleSource;
   market.decimals = spec.decimals;
   market.status = { active: {} } as SpotMarketAccount['status'];
   market.assetTier = { collateral: {} } as SpotMarketAccount['assetTier'];
@@ -283,7 +312,9 @@ export function buildUser(
   user.authority = new PublicKey(options.authority);
   user.delegate = PublicKey.default;
   user.subAccountId = options.subAccountId;
-  user.name = nameBytes(options.name ?? (options.subAccountId === 0 ? 'Main Account' : `Subaccount ${options.subAccountId}`));
+  user.name = nameBytes(
+    options.name ?? (options.subAccountId === 0 ? 'Main Account' : `Subaccount ${options.subAccountId}`),
+  );
   user.nextOrderId = 1;
   user.nextLiquidationId = 1;
   user.totalDeposits = options.deposits;

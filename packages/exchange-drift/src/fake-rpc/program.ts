@@ -72,7 +72,11 @@ function divCeil(numerator: BN, denominator: BN): BN {
 /** The program address of an associated token account (`[owner, token program, mint]`). */
 export function associatedTokenAddress(owner: string, mint: string): string {
   return PublicKey.findProgramAddressSync(
-    [new PublicKey(owner).toBuffer(), new PublicKey(TOKEN_PROGRAM_ID).toBuffer(), new PublicKey(mint).toBuffer()],
+    [
+      new PublicKey(owner).toBuffer(),
+      new PublicKey(TOKEN_PROGRAM_ID).toBuffer(),
+      new PublicKey(mint).toBuffer(),
+    ],
     new PublicKey(ASSOCIATED_TOKEN_PROGRAM_ID),
   )[0].toBase58();
 }
@@ -139,7 +143,11 @@ export class FakeDriftProgram {
     if (user) return { data: this.coder.encodeAccount('User', user), owner: DRIFT_PROGRAM_ID, lamports: 1 };
     const oracle = this.oracles.get(address);
     if (oracle)
-      return { data: this.coder.encodeAccount('PythLazerOracle', oracle), owner: DRIFT_PROGRAM_ID, lamports: 1 };
+      return {
+        data: this.coder.encodeAccount('PythLazerOracle', oracle),
+        owner: DRIFT_PROGRAM_ID,
+        lamports: 1,
+      };
     const token = this.tokens.get(address);
     if (token) return { data: encodeTokenAccount(token), owner: TOKEN_PROGRAM_ID, lamports: 2_039_280 };
     return undefined;
@@ -148,8 +156,14 @@ export class FakeDriftProgram {
   snapshot(): Snapshot {
     return {
       state: this.coder.encodeAccount('State', this.state),
-      perpMarkets: [...this.perpMarkets].map(([index, market]) => [index, this.coder.encodeAccount('PerpMarket', market)]),
-      spotMarkets: [...this.spotMarkets].map(([index, market]) => [index, this.coder.encodeAccount('SpotMarket', market)]),
+      perpMarkets: [...this.perpMarkets].map(([index, market]) => [
+        index,
+        this.coder.encodeAccount('PerpMarket', market),
+      ]),
+      spotMarkets: [...this.spotMarkets].map(([index, market]) => [
+        index,
+        this.coder.encodeAccount('SpotMarket', market),
+      ]),
       users: [...this.users].map(([address, user]) => [address, this.coder.encodeAccount('User', user)]),
       oracles: [...this.oracles].map(([address, oracle]) => [address, { ...oracle }]),
       tokens: [...this.tokens].map(([address, token]) => [address, { ...token }]),
@@ -159,11 +173,14 @@ export class FakeDriftProgram {
   restore(snapshot: Snapshot): void {
     this.state = this.coder.decodeAccount('State', snapshot.state);
     this.perpMarkets.clear();
-    for (const [index, data] of snapshot.perpMarkets) this.perpMarkets.set(index, this.coder.decodeAccount('PerpMarket', data));
+    for (const [index, data] of snapshot.perpMarkets)
+      this.perpMarkets.set(index, this.coder.decodeAccount('PerpMarket', data));
     this.spotMarkets.clear();
-    for (const [index, data] of snapshot.spotMarkets) this.spotMarkets.set(index, this.coder.decodeAccount('SpotMarket', data));
+    for (const [index, data] of snapshot.spotMarkets)
+      this.spotMarkets.set(index, this.coder.decodeAccount('SpotMarket', data));
     this.users.clear();
-    for (const [address, data] of snapshot.users) this.users.set(address, this.coder.decodeAccount('User', data));
+    for (const [address, data] of snapshot.users)
+      this.users.set(address, this.coder.decodeAccount('User', data));
     this.oracles.clear();
     for (const [address, oracle] of snapshot.oracles) this.oracles.set(address, { ...oracle });
     this.tokens.clear();
@@ -206,7 +223,9 @@ export class FakeDriftProgram {
     let unitsConsumed = 0;
     for (const [index, instruction] of message.compiledInstructions.entries()) {
       const programId = keys[instruction.programIdIndex]?.toBase58() ?? '';
-      const accounts = instruction.accountKeyIndexes.map((keyIndex) => (keys[keyIndex] as PublicKey).toBase58());
+      const accounts = instruction.accountKeyIndexes.map((keyIndex) =>
+        (keys[keyIndex] as PublicKey).toBase58(),
+      );
       logs.push(`Program ${programId} invoke [1]`);
       if (programId === COMPUTE_BUDGET_PROGRAM_ID) {
         logs.push(`Program ${programId} success`);
@@ -224,7 +243,12 @@ export class FakeDriftProgram {
       const decoded = this.coder.decodeInstruction(Buffer.from(instruction.data));
       if (!decoded) {
         logs.push(`Program ${programId} failed: invalid instruction data`);
-        return { err: { InstructionError: [index, 'InvalidInstructionData'] }, logs, unitsConsumed, touched: [] };
+        return {
+          err: { InstructionError: [index, 'InvalidInstructionData'] },
+          logs,
+          unitsConsumed,
+          touched: [],
+        };
       }
       const named = new Map<string, string>();
       decoded.accounts.forEach((name, position) => {
@@ -246,7 +270,12 @@ export class FakeDriftProgram {
         );
         logs.push(`Program ${programId} consumed 20000 of 1400000 compute units`);
         logs.push(`Program ${programId} failed: custom program error: 0x${error.errorCode.toString(16)}`);
-        return { err: { InstructionError: [index, { Custom: error.errorCode }] }, logs, unitsConsumed, touched: [] };
+        return {
+          err: { InstructionError: [index, { Custom: error.errorCode }] },
+          logs,
+          unitsConsumed,
+          touched: [],
+        };
       }
     }
     return { err: null, logs, unitsConsumed, touched: [...touched] };
@@ -276,43 +305,60 @@ export class FakeDriftProgram {
   ): void {
     switch (name) {
       case 'deposit':
-        return this.deposit(this.userFor(named, signers), named, data as { marketIndex: number; amount: BN });
+        this.deposit(this.userFor(named, signers), named, data as { marketIndex: number; amount: BN });
+        return;
       case 'withdraw':
-        return this.withdraw(
+        this.withdraw(
           this.userFor(named, signers),
           named,
           data as { marketIndex: number; amount: BN; reduceOnly: boolean },
         );
+        return;
       case 'placePerpOrder':
-        this.placePerpOrder(this.userFor(named, signers), named.get('user') as string, data.params as OrderParamsData, logs);
+        this.placePerpOrder(
+          this.userFor(named, signers),
+          named.get('user') as string,
+          data.params as OrderParamsData,
+          logs,
+        );
         return;
       case 'placeAndTakePerpOrder':
-        return this.placeAndTakePerpOrder(
+        this.placeAndTakePerpOrder(
           this.userFor(named, signers),
           named.get('user') as string,
           data.params as OrderParamsData,
           data.successCondition as number | null,
           logs,
         );
+        return;
       case 'cancelOrder':
-        return this.cancelOrder(this.userFor(named, signers), data.orderId as number | null, logs, named.get('user') as string);
+        this.cancelOrder(
+          this.userFor(named, signers),
+          data.orderId as number | null,
+          logs,
+          named.get('user') as string,
+        );
+        return;
       case 'cancelOrderByUserId': {
         const user = this.userFor(named, signers);
         const order = user.orders.find(
           (candidate) => variant(candidate.status) === 'open' && candidate.userOrderId === data.userOrderId,
         );
         if (!order) this.fail('OrderDoesNotExist');
-        return this.cancelOrder(user, order.orderId, logs, named.get('user') as string);
+        this.cancelOrder(user, order.orderId, logs, named.get('user') as string);
+        return;
       }
       case 'cancelOrders':
-        return this.cancelOrders(
+        this.cancelOrders(
           this.userFor(named, signers),
           data as { marketType: unknown; marketIndex: number | null; direction: unknown },
           logs,
           named.get('user') as string,
         );
+        return;
       case 'settlePnl':
-        return this.settlePnl(this.userFor(named, signers), (data as { marketIndex: number }).marketIndex);
+        this.settlePnl(this.userFor(named, signers), (data as { marketIndex: number }).marketIndex);
+        return;
       default:
         this.fail('InvalidOrder', `the fake Drift program does not implement ${name}`);
     }
@@ -330,7 +376,9 @@ export class FakeDriftProgram {
   private scaledBalance(market: SpotMarketAccount, tokenAmount: BN, roundUp: boolean): BN {
     const precisionIncrease = new BN(10).pow(new BN(19 - market.decimals));
     const numerator = tokenAmount.mul(precisionIncrease);
-    return roundUp ? divCeil(numerator, market.cumulativeDepositInterest) : numerator.div(market.cumulativeDepositInterest);
+    return roundUp
+      ? divCeil(numerator, market.cumulativeDepositInterest)
+      : numerator.div(market.cumulativeDepositInterest);
   }
 
   private tokenAmount(market: SpotMarketAccount, position: SpotPosition): BN {
@@ -343,7 +391,9 @@ export class FakeDriftProgram {
       (position) => position.marketIndex === marketIndex && !position.scaledBalance.isZero(),
     );
     if (existing || !create) return existing;
-    const free = user.spotPositions.find((position) => position.scaledBalance.isZero() && position.openOrders === 0);
+    const free = user.spotPositions.find(
+      (position) => position.scaledBalance.isZero() && position.openOrders === 0,
+    );
     if (!free) this.fail('MaxNumberOfPositions');
     free.marketIndex = marketIndex;
     free.balanceType = { deposit: {} } as SpotPosition['balanceType'];
@@ -368,7 +418,11 @@ export class FakeDriftProgram {
     position.scaledBalance = this.scaledBalance(market, next, false);
   }
 
-  private deposit(user: UserAccount, named: Map<string, string>, data: { marketIndex: number; amount: BN }): void {
+  private deposit(
+    user: UserAccount,
+    named: Map<string, string>,
+    data: { marketIndex: number; amount: BN },
+  ): void {
     const market = this.spotMarket(data.marketIndex);
     const source = this.tokens.get(named.get('userTokenAccount') ?? '');
     if (!source || source.mint !== market.mint.toBase58())
@@ -397,7 +451,11 @@ export class FakeDriftProgram {
     const balance = position ? this.tokenAmount(market, position) : ZERO;
     let amount = data.amount;
     if (data.reduceOnly) amount = BN.min(amount, balance);
-    if (amount.gt(balance)) this.fail('InsufficientCollateral', 'the fake Drift program does not lend: withdraw at most the deposit');
+    if (amount.gt(balance))
+      this.fail(
+        'InsufficientCollateral',
+        'the fake Drift program does not lend: withdraw at most the deposit',
+      );
     if (!position || amount.isZero()) this.fail('InsufficientDeposit');
     position.scaledBalance = this.scaledBalance(market, balance.sub(amount), false);
     position.cumulativeDeposits = position.cumulativeDeposits.sub(amount);
@@ -423,14 +481,21 @@ export class FakeDriftProgram {
       if (position.scaledBalance.isZero()) continue;
       const market = this.spotMarket(position.marketIndex);
       const tokens = this.tokenAmount(market, position);
-      const value = tokens.mul(this.spotOraclePrice(position.marketIndex)).div(new BN(10).pow(new BN(market.decimals)));
+      const value = tokens
+        .mul(this.spotOraclePrice(position.marketIndex))
+        .div(new BN(10).pow(new BN(market.decimals)));
       const weight = category === 'initial' ? market.initialAssetWeight : market.maintenanceAssetWeight;
       const signed = variant(position.balanceType) === 'borrow' ? value.neg() : value;
       collateral = collateral.add(signed.muln(weight).div(MARGIN_PRECISION));
     }
     let requirement = ZERO;
     for (const position of user.perpPositions) {
-      if (position.baseAssetAmount.isZero() && position.quoteAssetAmount.isZero() && position.openOrders === 0) continue;
+      if (
+        position.baseAssetAmount.isZero() &&
+        position.quoteAssetAmount.isZero() &&
+        position.openOrders === 0
+      )
+        continue;
       const market = this.perpMarkets.get(position.marketIndex);
       if (!market) continue;
       const oracle = this.perpOraclePrice(position.marketIndex);
@@ -476,11 +541,14 @@ export class FakeDriftProgram {
     const existing = user.perpPositions.find(
       (position) =>
         position.marketIndex === marketIndex &&
-        (!position.baseAssetAmount.isZero() || !position.quoteAssetAmount.isZero() || position.openOrders > 0),
+        (!position.baseAssetAmount.isZero() ||
+          !position.quoteAssetAmount.isZero() ||
+          position.openOrders > 0),
     );
     if (existing) return existing;
     const free = user.perpPositions.find(
-      (position) => position.baseAssetAmount.isZero() && position.quoteAssetAmount.isZero() && position.openOrders === 0,
+      (position) =>
+        position.baseAssetAmount.isZero() && position.quoteAssetAmount.isZero() && position.openOrders === 0,
     );
     if (!free) this.fail('MaxNumberOfPositions');
     free.marketIndex = marketIndex;
@@ -536,7 +604,8 @@ export class FakeDriftProgram {
   private validateOrder(user: UserAccount, market: PerpMarketAccount, params: OrderParamsData): void {
     const base = params.baseAssetAmount;
     if (variant(params.marketType) !== 'perp') this.fail('InvalidOrderMarketType');
-    if (base.isZero() || !base.mod(market.amm.orderStepSize).isZero()) this.fail('InvalidOrderNotStepSizeMultiple');
+    if (base.isZero() || !base.mod(market.amm.orderStepSize).isZero())
+      this.fail('InvalidOrderNotStepSizeMultiple');
     if (base.lt(market.amm.minOrderSize)) this.fail('InvalidOrderMinOrderSize');
     if (variant(params.orderType) === 'limit') {
       if (params.price.isZero() || !params.price.mod(market.amm.orderTickSize).isZero())
@@ -544,7 +613,9 @@ export class FakeDriftProgram {
     }
     if (
       params.userOrderId > 0 &&
-      user.orders.some((order) => variant(order.status) === 'open' && order.userOrderId === params.userOrderId)
+      user.orders.some(
+        (order) => variant(order.status) === 'open' && order.userOrderId === params.userOrderId,
+      )
     )
       this.fail('UserOrderIdAlreadyInUse');
   }
@@ -594,10 +665,16 @@ export class FakeDriftProgram {
     user.hasOpenOrder = user.openOrders > 0;
   }
 
-  private placePerpOrder(user: UserAccount, userAddress: string, params: OrderParamsData, logs: string[]): Order {
+  private placePerpOrder(
+    user: UserAccount,
+    userAddress: string,
+    params: OrderParamsData,
+    logs: string[],
+  ): Order {
     const market = this.perpMarket(params.marketIndex);
     this.validateOrder(user, market, params);
-    if (variant(params.orderType) !== 'limit') this.fail('InvalidOrder', 'the fake rests limit orders only; market orders use placeAndTakePerpOrder');
+    if (variant(params.orderType) !== 'limit')
+      this.fail('InvalidOrder', 'the fake rests limit orders only; market orders use placeAndTakePerpOrder');
     const oracle = this.perpOraclePrice(params.marketIndex);
     const long = variant(params.direction) === 'long';
     const crosses = long ? params.price.gte(oracle) : params.price.lte(oracle);
@@ -639,7 +716,8 @@ export class FakeDriftProgram {
     const limit = params.price;
     const withinLimit = limit.isZero() || (long ? fillPrice.lte(limit) : fillPrice.gte(limit));
     if (!withinLimit) {
-      if (successCondition !== null && successCondition > 0) this.fail('PlaceAndTakeOrderSuccessConditionFailed');
+      if (successCondition !== null && successCondition > 0)
+        this.fail('PlaceAndTakeOrderSuccessConditionFailed');
       order.status = { canceled: {} } as Order['status'];
       logs.push(this.orderActionLog('cancel', market, order, userAddress, undefined));
       return;
@@ -678,8 +756,12 @@ export class FakeDriftProgram {
   private cancelOrder(user: UserAccount, orderId: number | null, logs: string[], userAddress: string): void {
     const order =
       orderId === null
-        ? user.orders.filter((candidate) => variant(candidate.status) === 'open').sort((a, b) => b.orderId - a.orderId)[0]
-        : user.orders.find((candidate) => candidate.orderId === orderId && variant(candidate.status) !== 'init');
+        ? user.orders
+            .filter((candidate) => variant(candidate.status) === 'open')
+            .sort((a, b) => b.orderId - a.orderId)[0]
+        : user.orders.find(
+            (candidate) => candidate.orderId === orderId && variant(candidate.status) !== 'init',
+          );
     if (!order) this.fail('OrderDoesNotExist');
     if (variant(order.status) !== 'open') this.fail('OrderNotOpen');
     this.cancel(user, order, logs, userAddress);
@@ -701,7 +783,12 @@ export class FakeDriftProgram {
   ): void {
     for (const order of user.orders) {
       if (variant(order.status) !== 'open') continue;
-      if (filter.marketIndex !== null && filter.marketIndex !== undefined && order.marketIndex !== filter.marketIndex) continue;
+      if (
+        filter.marketIndex !== null &&
+        filter.marketIndex !== undefined &&
+        order.marketIndex !== filter.marketIndex
+      )
+        continue;
       if (filter.direction && variant(filter.direction) !== variant(order.direction)) continue;
       this.cancel(user, order, logs, userAddress);
     }
@@ -749,7 +836,9 @@ export class FakeDriftProgram {
         const base = order.baseAssetAmount.sub(order.baseAssetAmountFilled);
         const quote = base.mul(order.price).div(BASE_PRECISION);
         const tier = this.state.perpFeeStructure.feeTiers[0];
-        const rebate = tier ? quote.muln(tier.makerRebateNumerator).div(new BN(tier.makerRebateDenominator)) : ZERO;
+        const rebate = tier
+          ? quote.muln(tier.makerRebateNumerator).div(new BN(tier.makerRebateDenominator))
+          : ZERO;
         const existingQuoteEntry = position.quoteEntryAmount.abs();
         const existingBase = position.baseAssetAmount.abs();
         this.applyFill(position, long ? base : base.neg(), long ? quote.neg() : quote, rebate.neg());
@@ -793,7 +882,10 @@ export class FakeDriftProgram {
     const [whole = '0', fraction = ''] = hourlyRate.replace('-', '').split('.');
     const rateScaled = new BN(`${whole}${fraction.padEnd(18, '0').slice(0, 18)}`);
     // rate × oracle (PRICE 1e6) × FUNDING_RATE_BUFFER (1e3) = quote per base in 1e9.
-    let fundingRate = rateScaled.mul(oracle).mul(FUNDING_RATE_BUFFER).div(new BN(10).pow(new BN(18)));
+    let fundingRate = rateScaled
+      .mul(oracle)
+      .mul(FUNDING_RATE_BUFFER)
+      .div(new BN(10).pow(new BN(18)));
     if (hourlyRate.startsWith('-')) fundingRate = fundingRate.neg();
     const amm = market.amm;
     amm.lastFundingRate = fundingRate;
@@ -812,7 +904,15 @@ export class FakeDriftProgram {
     order: Order,
     user: string,
     fill:
-      | { base: BN; quote: BN; fee: BN; oracle: BN; existingQuoteEntry: BN; existingBase: BN; maker?: boolean }
+      | {
+          base: BN;
+          quote: BN;
+          fee: BN;
+          oracle: BN;
+          existingQuoteEntry: BN;
+          existingBase: BN;
+          maker?: boolean;
+        }
       | undefined,
   ): string {
     const userKey = new PublicKey(user);
@@ -883,4 +983,3 @@ export interface OrderParamsData {
   bitFlags: number;
   maxTs: BN | null;
 }
-

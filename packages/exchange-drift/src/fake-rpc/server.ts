@@ -5,8 +5,8 @@ import { BN } from '@drift-labs/sdk';
 import { base58 } from '@scure/base';
 import { Keypair, VersionedTransaction } from '@solana/web3.js';
 import { userAccountAddress } from '../address';
-import { decimalToScaled } from '../precision';
 import { DriftCoder } from '../coder';
+import { decimalToScaled } from '../precision';
 import {
   buildOracle,
   buildPerpMarket,
@@ -121,14 +121,21 @@ export class FakeDriftRpc {
     for (const spec of perpSpecs) {
       const market = buildPerpMarket(this.coder, spec, this.nowSeconds);
       this.program.perpMarkets.set(spec.marketIndex, market);
-      this.program.oracles.set(market.amm.oracle.toBase58(), buildOracle(spec.price, this.slot, this.nowSeconds));
+      this.program.oracles.set(
+        market.amm.oracle.toBase58(),
+        buildOracle(spec.price, this.slot, this.nowSeconds),
+      );
       this.perpSymbols.set(spec.symbol, spec.marketIndex);
     }
     for (const spec of spotSpecs) {
       const market = buildSpotMarket(this.coder, spec, this.nowSeconds);
       this.program.spotMarkets.set(spec.marketIndex, market);
       this.program.oracles.set(market.oracle.toBase58(), buildOracle(spec.price, this.slot, this.nowSeconds));
-      this.program.tokens.set(market.vault.toBase58(), { mint: spec.mint, owner: market.vault.toBase58(), amount: 0n });
+      this.program.tokens.set(market.vault.toBase58(), {
+        mint: spec.mint,
+        owner: market.vault.toBase58(),
+        amount: 0n,
+      });
       this.spotSymbols.set(spec.symbol, spec.marketIndex);
     }
   }
@@ -167,7 +174,12 @@ export class FakeDriftRpc {
     const market = this.program.spotMarkets.get(0);
     if (!market) throw new Error('the fake has no USDC spot market');
     const scaledBalance = usdc.mul(new BN(1000));
-    const user = buildUser(this.coder, { authority: options.authority, subAccountId, usdcScaledBalance: scaledBalance, deposits: usdc });
+    const user = buildUser(this.coder, {
+      authority: options.authority,
+      subAccountId,
+      usdcScaledBalance: scaledBalance,
+      deposits: usdc,
+    });
     const address = userAccountAddress(options.authority, subAccountId);
     this.program.users.set(address, user);
     const vault = this.program.tokens.get(market.vault.toBase58());
@@ -240,6 +252,26 @@ export class FakeDriftRpc {
     }
   }
 
+  /**
+   * Sets the market's mark TWAPs (and the AMM peg) at the oracle × (1 + premium): the SDK's live
+   * funding estimate follows (positive premium: longs pay).
+   */
+  setMarkPremium(symbol: string, premium: number): void {
+    const market = this.program.perpMarkets.get(this.perpMarketIndex(symbol));
+    if (!market) return;
+    const oracle = this.program.perpOraclePrice(market.marketIndex);
+    const mark = oracle.muln(Math.round((1 + premium) * 1_000_000)).divn(1_000_000);
+    const amm = market.amm;
+    amm.pegMultiplier = mark;
+    amm.lastMarkPriceTwap = mark;
+    amm.lastMarkPriceTwap5Min = mark;
+    amm.lastBidPriceTwap = mark;
+    amm.lastAskPriceTwap = mark;
+    amm.lastMarkPriceTwapTs = new BN(this.nowSeconds);
+    amm.historicalOracleData.lastOraclePriceTwap = oracle;
+    amm.historicalOracleData.lastOraclePriceTwapTs = new BN(this.nowSeconds);
+  }
+
   setSpotPrice(symbol: string, price: string): void {
     const index = this.spotSymbols.get(symbol);
     const market = index === undefined ? undefined : this.program.spotMarkets.get(index);
@@ -247,9 +279,11 @@ export class FakeDriftRpc {
     this.program.oracles.set(market.oracle.toBase58(), buildOracle(price, this.slot, this.nowSeconds));
   }
 
-  /** Settles an hourly funding period at `hourlyRate` (a fraction; positive: longs pay). */
+  /**
+   * Settles an hourly funding period at `hourlyRate` (a fraction; positive: longs pay). The
+   * market's funding timestamp moves an hour; the venue clock does not (tests compress hours).
+   */
   updateFunding(symbol: string, hourlyRate: string): void {
-    this.nowSeconds += 3600;
     this.program.updateFunding(this.perpMarketIndex(symbol), hourlyRate);
   }
 
@@ -403,7 +437,8 @@ export class FakeDriftRpc {
     const error = this.faults.sendErrors.shift();
     if (error) throw new RpcError(error.code, error.message);
     const [encoded, config] = params as [string, { encoding?: string; skipPreflight?: boolean } | undefined];
-    const bytes = config?.encoding === 'base64' ? Buffer.from(encoded, 'base64') : Buffer.from(base58.decode(encoded));
+    const bytes =
+      config?.encoding === 'base64' ? Buffer.from(encoded, 'base64') : Buffer.from(base58.decode(encoded));
     const transaction = VersionedTransaction.deserialize(bytes);
     const signature = base58.encode(transaction.signatures[0] ?? new Uint8Array(64));
     if (this.transactions.has(signature)) return signature;
@@ -475,7 +510,9 @@ export class FakeDriftRpc {
   private transactionResult(record: TransactionRecord): unknown {
     const transaction = record.transaction;
     const message = transaction?.message;
-    const keys = message ? message.staticAccountKeys.map((key) => key.toBase58()) : [Keypair.generate().publicKey.toBase58(), ...record.accounts];
+    const keys = message
+      ? message.staticAccountKeys.map((key) => key.toBase58())
+      : [Keypair.generate().publicKey.toBase58(), ...record.accounts];
     return {
       slot: record.slot,
       blockTime: record.blockTime,
@@ -495,10 +532,16 @@ export class FakeDriftRpc {
         status: record.err === null ? { Ok: null } : { Err: record.err },
       },
       transaction: {
-        signatures: transaction ? transaction.signatures.map((signature) => base58.encode(signature)) : [record.signature],
+        signatures: transaction
+          ? transaction.signatures.map((signature) => base58.encode(signature))
+          : [record.signature],
         message: {
           accountKeys: keys,
-          header: message?.header ?? { numRequiredSignatures: 1, numReadonlySignedAccounts: 0, numReadonlyUnsignedAccounts: 0 },
+          header: message?.header ?? {
+            numRequiredSignatures: 1,
+            numReadonlySignedAccounts: 0,
+            numReadonlyUnsignedAccounts: 0,
+          },
           recentBlockhash: message?.recentBlockhash ?? base58.encode(randomBytes(32)),
           instructions: message
             ? message.compiledInstructions.map((instruction) => ({
@@ -553,7 +596,10 @@ export class FakeDriftRpc {
       }
       case 'simulateTransaction': {
         const [encoded, config] = params as [string, { encoding?: string } | undefined];
-        const bytes = config?.encoding === 'base64' ? Buffer.from(encoded, 'base64') : Buffer.from(base58.decode(encoded));
+        const bytes =
+          config?.encoding === 'base64'
+            ? Buffer.from(encoded, 'base64')
+            : Buffer.from(base58.decode(encoded));
         const transaction = VersionedTransaction.deserialize(bytes);
         const result = this.simulate(transaction);
         return {
@@ -591,7 +637,10 @@ export class FakeDriftRpc {
         return record?.landed ? this.transactionResult(record) : null;
       }
       case 'getSignaturesForAddress': {
-        const [address, config] = params as [string, { limit?: number; until?: string; before?: string } | undefined];
+        const [address, config] = params as [
+          string,
+          { limit?: number; until?: string; before?: string } | undefined,
+        ];
         const all = (this.signaturesByAddress.get(address) ?? []).filter(
           (signature) => this.transactions.get(signature)?.landed,
         );
@@ -623,13 +672,21 @@ export class FakeDriftRpc {
 
   private answer(request: JsonRpcRequest): unknown {
     try {
-      return { jsonrpc: '2.0', id: request.id ?? null, result: this.handle(request.method ?? '', request.params ?? []) };
+      return {
+        jsonrpc: '2.0',
+        id: request.id ?? null,
+        result: this.handle(request.method ?? '', request.params ?? []),
+      };
     } catch (error) {
       if (error instanceof RpcError)
         return {
           jsonrpc: '2.0',
           id: request.id ?? null,
-          error: { code: error.code, message: error.message, ...(error.data === undefined ? {} : { data: error.data }) },
+          error: {
+            code: error.code,
+            message: error.message,
+            ...(error.data === undefined ? {} : { data: error.data }),
+          },
         };
       return {
         jsonrpc: '2.0',
@@ -673,4 +730,3 @@ export class FakeDriftRpc {
 export async function startFakeDriftRpc(options: FakeRpcOptions = {}): Promise<FakeDriftRpc> {
   return new FakeDriftRpc(options).start();
 }
-
