@@ -17,8 +17,8 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
-    // The runner test installs this package into a bot directory's node_modules; Vite must still
-    // transform it (and the perpkit sources it reaches through the source condition).
-    server: { deps: { inline: [/@perpkit\//, /packages\/exchange-drift\/dist/] } },
+    // Perpkit packages are TypeScript sources here (the source condition): Vite transforms them,
+    // also when the runner test loads this package through a bot directory's node_modules.
+    server: { deps: { inline: [/@perpkit\//, /packages\/exchange-drift\/src/] } },
   },
 });

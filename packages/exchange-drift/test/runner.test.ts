@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,11 +17,23 @@ afterEach(async () => {
   rpc = undefined;
 });
 
-/** A bot directory as a user would have it: the config, and the adapter installed next to it. */
+/**
+ * A bot directory as a user would have it: the config, and `@perpkit/exchange-drift` installed
+ * next to it, so `plugin: drift` resolves by name. The installed package's entry is this
+ * package's source (not a build that could be stale).
+ */
 function botDirectory(config: string): string {
   const directory = mkdtempSync(path.join(tmpdir(), 'perpkit-drift-bot-'));
-  mkdirSync(path.join(directory, 'node_modules', '@perpkit'), { recursive: true });
-  symlinkSync(PACKAGE, path.join(directory, 'node_modules', '@perpkit', 'exchange-drift'), 'dir');
+  const installed = path.join(directory, 'node_modules', '@perpkit', 'exchange-drift');
+  mkdirSync(installed, { recursive: true });
+  writeFileSync(
+    path.join(installed, 'package.json'),
+    JSON.stringify({
+      name: '@perpkit/exchange-drift',
+      type: 'module',
+      exports: { '.': { import: path.join(PACKAGE, 'src', 'index.ts') } },
+    }),
+  );
   writeFileSync(path.join(directory, 'bot.yaml'), config);
   return directory;
 }
