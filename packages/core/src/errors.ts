@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   ORDER_REJECTED: 'The venue rejected an order; `reason` carries the venue-style reason code.',
   ORDER_NOT_FOUND: 'A cancel or lookup named an order the venue does not know.',
   INSUFFICIENT_FUNDS: 'A withdrawal or transfer exceeds what the account can release.',
+  TRANSACTION_FAILED:
+    'A transaction failed in simulation or on chain, or expired unsent; the message names the error.',
   // storage
   STORE_FAILED: 'The audit store could not write or read; records not yet flushed are kept in memory.',
   // anything else
