@@ -308,3 +308,26 @@ describe('health', () => {
     ]);
   });
 });
+
+describe('exchange errors', () => {
+  it('become alerts (critical unless retryable), the same one at most once a minute', async () => {
+    const { ExchangeError } = await import('../src/errors');
+    const { engine, exchange, clock } = await setup();
+    const alerts: Alert[] = [];
+    engine.events.on('alert', (alert) => alerts.push(alert));
+    const unknown = new ExchangeError('EXCHANGE_TIMEOUT', 'transaction outcome unknown after 60 s');
+    exchange.events.emit('error', unknown);
+    exchange.events.emit('error', unknown);
+    exchange.events.emit(
+      'error',
+      new ExchangeError('EXCHANGE_PROTOCOL', 'malformed message', { retryable: true }),
+    );
+    clock.advance(60_000);
+    exchange.events.emit('error', unknown);
+    expect(alerts.map((alert) => `${alert.source} ${alert.level} ${alert.code}`)).toEqual([
+      'exchange:fake critical EXCHANGE_TIMEOUT',
+      'exchange:fake warning EXCHANGE_PROTOCOL',
+      'exchange:fake critical EXCHANGE_TIMEOUT',
+    ]);
+  });
+});

@@ -163,6 +163,8 @@ export class Engine {
   private nextMonitorAt = Number.POSITIVE_INFINITY;
 
   private paused: { reason: string; source: string; since: number } | undefined;
+  /** When each (exchange, error code) last raised an alert. */
+  private readonly exchangeAlertAt = new Map<string, number>();
   private initialized = false;
   private initializing: Promise<void> | undefined;
   private running = false;
@@ -520,7 +522,20 @@ export class Engine {
     });
     events.on('balance', (change) => this.emit('balance', change));
     events.on('error', (error) => {
-      this.logger.warn('exchange error', { exchange: exchange.id, error: describeError(error) });
+      const described = describeError(error);
+      this.logger.warn('exchange error', { exchange: exchange.id, error: described });
+      // An asynchronous venue problem (a dropped stream, a transaction of unknown outcome) is an
+      // alert the operator sees; the same problem again within a minute is only logged.
+      const key = `${exchange.id}\u0000${described.code}`;
+      const now = this.clock.now();
+      const last = this.exchangeAlertAt.get(key);
+      if (last !== undefined && now - last < 60_000) return;
+      this.exchangeAlertAt.set(key, now);
+      this.raiseAlert(`exchange:${exchange.id}`, {
+        level: described.retryable ? 'warning' : 'critical',
+        code: described.code,
+        message: described.message,
+      });
     });
   }
 
