@@ -114,11 +114,13 @@ export interface LoadedConfig {
   lineOf(path: string): number | undefined;
 }
 
-const ENV_PATTERN = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+const ENV_PATTERN = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /**
- * Replaces `${NAME}` in string values with the environment variable NAME. Only where the config
- * asks for it: `$NAME` and other text stay as written, `$${` writes a literal `${`.
+ * Replaces `${NAME}` in string values with the environment variable NAME, and `${NAME:-default}`
+ * with the default when NAME is unset. Only where the config asks for it: `$NAME` and other text
+ * stay as written, `$${` writes a literal `${`. A value taken from the environment makes its path
+ * a secret; a default written in the file does not.
  */
 export function interpolateEnv(
   value: unknown,
@@ -128,10 +130,11 @@ export function interpolateEnv(
 ): unknown {
   if (typeof value === 'string') {
     let usedEnv = false;
-    const replaced = value.replace(ENV_PATTERN, (match, name: string | undefined) => {
+    const replaced = value.replace(ENV_PATTERN, (match, name: string | undefined, fallback?: string) => {
       if (match === '$${') return '${';
-      usedEnv = true;
       const resolved = env[name as string];
+      if (resolved === undefined && fallback !== undefined) return fallback;
+      usedEnv = true;
       if (resolved === undefined) {
         found.missing.push({ path: formatPath(path), message: `environment variable ${name} is not set` });
         return '';

@@ -91,7 +91,7 @@ Config (YAML, strict: an unknown key is an error that names the file, path and l
   backtest: {...}               read by "runner backtest" (see runner backtest --help)
 
   Environment variables are read only where the config asks: "\${NAME}" in a string
-  value. "$NAME" is left as written; "$\${" writes a literal "\${". A missing variable is an
+  value, or "\${NAME:-default}" to fall back to a default written in the file. "$NAME" is left as written; "$\${" writes a literal "\${". A missing variable is an
   error naming the path. Values that came from the environment are treated as secrets.
 
 HTTP (with --http):

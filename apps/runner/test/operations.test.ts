@@ -38,6 +38,16 @@ describe('environment interpolation', () => {
     expect(again.hash).toBe(loaded.hash);
   });
 
+  it('takes ${NAME:-default} from the file when NAME is unset, and only an environment value is a secret', () => {
+    const text = `runId: "\${RUN:-nightly}"\n${TICKING_SIM}`;
+    const unset = parseConfig(text, 'bot.yaml', {});
+    expect(unset.config.runId).toBe('nightly');
+    expect(unset.secretPaths).toEqual([]);
+    const set = parseConfig(text, 'bot.yaml', { RUN: 'from-env' });
+    expect(set.config.runId).toBe('from-env');
+    expect(set.secretPaths).toEqual(['runId']);
+  });
+
   it('refuses a control token written into the file', () => {
     expect(() =>
       parseConfig(`http: { controlToken: "written-into-the-file" }\n${TICKING_SIM}`, 'bot.yaml', {}),
