@@ -141,7 +141,7 @@ shutdown: { cancelOpenOrders: true, closePositions: false, timeout: 10s }
 
     const runnerView = readDb(db, (database) => ({
       fills: database
-        .prepare('SELECT account, order_id, side, quantity, price, fee FROM fills ORDER BY rowid')
+        .prepare('SELECT account, order_id, side, quantity, price, fee FROM fills ORDER BY seq')
         .all() as {
         account: string;
         order_id: string;
