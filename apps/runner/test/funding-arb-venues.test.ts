@@ -509,6 +509,12 @@ describe('funding-arb live through the runner against the Lighter and Extended s
               venues: Object.fromEntries(
                 Object.entries(venues).map(([name, venue]) => [name, venue.sim.totals(venue.account)]),
               ),
+              runnerTrades: database
+                .prepare('SELECT exchange, price_pnl, fees, funding, net_pnl FROM trades')
+                .all(),
+              runnerFills: database
+                .prepare('SELECT exchange, side, liquidity, quantity, price, fee FROM fills ORDER BY at')
+                .all(),
               fills: simFills,
               funding: simFunding,
               pnl,
