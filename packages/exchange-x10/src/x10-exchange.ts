@@ -858,7 +858,11 @@ export class X10Exchange implements Exchange {
             fromTime: state.fundingSince,
           });
         } catch (error) {
-          if (error instanceof ExchangeError) this.emitError(error);
+          this.emitError(
+            error instanceof ExchangeError
+              ? error
+              : this.error('EXCHANGE_UNAVAILABLE', `funding payments: ${(error as Error).message}`, true),
+          );
           continue;
         }
         for (const venuePayment of [...payments].sort((a, b) => a.paidTime - b.paidTime)) {

@@ -80,6 +80,25 @@ describe('funding payments (GET /user/funding/history)', () => {
     expect(payments[0]?.amount).toBeCloseTo(0.2 * 60_000 * 0.0003, 9);
   });
 
+  it('a refused poll is an error event; the next round reports what it missed, once', async () => {
+    const { simulator, exchange } = await pair({}, { fundingPollMs: 0, maxRetries: 0 });
+    const payments = collect<FundingPayment>(exchange, 'funding');
+    const errors: { code: string; retryable: boolean }[] = [];
+    exchange.events.on('error', (error) => errors.push(error));
+    await hold(exchange, 0.1);
+    simulator.sim.setFundingSeries(BTC.name, [{ time: Date.now() + 5, rate: 0.0001 }]);
+    await sleep(20);
+    simulator.sim.advanceTime();
+    simulator.rateLimitNext(1);
+    await exchange.pollFunding();
+    expect(payments).toEqual([]);
+    expect(errors).toMatchObject([{ code: 'EXCHANGE_RATE_LIMITED', retryable: true }]);
+    await exchange.pollFunding();
+    await exchange.pollFunding();
+    expect(payments).toHaveLength(1);
+    expect(payments[0]?.amount).toBeCloseTo(-0.1 * 60_000 * 0.0001, 9);
+  });
+
   it('stats, the funding stream and the history follow the settlements the simulator applies', async () => {
     const { simulator, exchange } = await pair({}, { fundingPollMs: 0 });
     const rates = collect<FundingRate>(exchange, 'fundingRate');
