@@ -63,6 +63,11 @@ export const x10OptionsSchema = z
     staleStreamMs: z.number().int().positive().default(45_000),
     /** Stream the account (orders, fills, positions, balance) over WebSocket. */
     accountStream: z.boolean().default(true),
+    /**
+     * How often the accounts' funding payments and the predicted funding rate of subscribed markets
+     * are read over REST (the venue streams neither: `/funding` carries only applied rates). 0: never.
+     */
+    fundingPollMs: z.number().int().min(0).default(60_000),
   })
   .strict()
   .superRefine((options, context) => {

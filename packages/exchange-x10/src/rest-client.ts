@@ -5,6 +5,7 @@ import {
   balanceSchema,
   envelopeSchema,
   feesSchema,
+  fundingPaymentSchema,
   fundingPointSchema,
   marketSchema,
   marketStatsSchema,
@@ -275,6 +276,12 @@ export class X10RestClient {
       notFoundAsUndefined: true,
     });
     return data === undefined ? undefined : this.parse(orderSchema, data, 'GET /user/orders/{id}');
+  }
+
+  /** The account's funding payments since `fromTime` (ms), one page, in the venue's order. */
+  async getFundingPayments(apiKey: string, query: { fromTime: number; market?: string }) {
+    const data = await this.request('/user/funding/history', { apiKey, query });
+    return this.parse(z.array(fundingPaymentSchema), data ?? [], 'GET /user/funding/history');
   }
 
   async getFees(apiKey: string, markets?: readonly string[]) {

@@ -148,6 +148,23 @@ export type VenueTrade = z.output<typeof tradeSchema>;
 
 export const feesSchema = z.object({ market: z.string(), makerFeeRate: decimal, takerFeeRate: decimal });
 
+/**
+ * One funding payment of the account (`GET /user/funding/history`). `fundingRate` is the applied
+ * 1-hour rate; `fundingFee` is the amount, whose sign convention the venue does not document (the
+ * adapter reads its magnitude and takes the direction from `side` and the rate).
+ */
+export const fundingPaymentSchema = z.object({
+  id: z.union([z.string(), z.number()]).transform(String),
+  market: z.string(),
+  side: z.string(),
+  size: decimal,
+  markPrice: optionalDecimal,
+  fundingFee: decimal,
+  fundingRate: decimal,
+  paidTime: integer,
+});
+export type VenueFundingPayment = z.output<typeof fundingPaymentSchema>;
+
 export const placedOrderSchema = z.object({
   id: z.union([z.string(), z.number()]).transform(String),
   externalId: z.string(),

@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import {
   type AccountSnapshot,
   BoundedMap,
+  BoundedSet,
   type CancelAllRequest,
   type CancelOrderRequest,
   type Clock,
@@ -29,6 +30,7 @@ import {
   type TimeInForce,
 } from '@perpkit/core';
 import { EventEmitter } from 'eventemitter3';
+import { fundingPaymentFromVenue } from './funding';
 import {
   NETWORKS,
   type X10AccountOptions,
@@ -46,6 +48,7 @@ import {
   fundingMessageSchema,
   markPriceMessageSchema,
   type VenueBalance,
+  type VenueFundingPayment,
   type VenueMarket,
   type VenueOrder,
   type VenuePosition,
@@ -54,6 +57,7 @@ import {
 const FINAL_STATUSES: readonly OrderStatus[] = ['filled', 'cancelled', 'rejected', 'expired'];
 const DEFAULT_FEE_RATE = '0.0005';
 const NONCE_LIMIT = 2 ** 31;
+const HOUR = 3_600_000;
 
 interface AccountState {
   readonly options: X10AccountOptions;
@@ -67,6 +71,8 @@ interface AccountState {
   seeded: boolean;
   balance?: VenueBalance;
   positions: Map<string, VenuePosition>;
+  /** Funding payments are read from this time on (ms, inclusive; repeats are skipped by id). */
+  fundingSince: number;
 }
 
 interface FillProgress {
@@ -107,6 +113,10 @@ export class X10Exchange implements Exchange {
     string,
     { quantity: number; price: number; isTaker: boolean }[]
   >(10_000);
+  /** Funding payments already reported, by id. */
+  private readonly seenFunding = new BoundedSet<string>(10_000);
+  private fundingTimer: ReturnType<typeof setInterval> | undefined;
+  private fundingPolling = false;
 
   constructor(options: X10OptionsInput, context: { id?: string; clock?: Clock } = {}) {
     this.options = x10OptionsSchema.parse(options);
@@ -158,6 +168,7 @@ export class X10Exchange implements Exchange {
         takerRates: new Map(),
         seeded: false,
         positions: new Map(),
+        fundingSince: 0,
       });
     });
   }
@@ -205,6 +216,13 @@ export class X10Exchange implements Exchange {
       await this.loadFees(state);
       if (this.options.accountStream) await this.openAccountStream(state);
     }
+    // Payments of the last hour count as new: a restart right after a settlement must not lose it.
+    const since = this.clock.now() - HOUR;
+    for (const state of this.accountStates.values()) state.fundingSince = since;
+    if (this.options.fundingPollMs > 0 && !this.fundingTimer) {
+      this.fundingTimer = setInterval(() => void this.pollFunding(), this.options.fundingPollMs);
+      this.fundingTimer.unref?.();
+    }
     this.emitConnection('connected');
   }
 
@@ -237,6 +255,8 @@ export class X10Exchange implements Exchange {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.fundingTimer) clearInterval(this.fundingTimer);
+    this.fundingTimer = undefined;
     const streams: StreamConnection[] = [
       ...this.publicStreams.values(),
       ...[...this.books.values()].map((book) => book.stream),
@@ -802,6 +822,67 @@ export class X10Exchange implements Exchange {
     );
     this.publicStreams.set(key, stream);
     await stream.start();
+    // The stream carries only applied rates: start from the venue's predicted rate, kept fresh by
+    // the funding poll.
+    if (subscription.channel === 'fundingRate') await this.emitPredictedRate(market.name);
+  }
+
+  private async emitPredictedRate(symbol: string): Promise<void> {
+    try {
+      this.events.emit('fundingRate', await this.fetchFundingRate(symbol));
+    } catch (error) {
+      this.emitError(
+        error instanceof ExchangeError
+          ? error
+          : this.error(
+              'EXCHANGE_UNAVAILABLE',
+              `funding rate of ${symbol}: ${(error as Error).message}`,
+              true,
+            ),
+      );
+    }
+  }
+
+  /**
+   * One round of the funding poll: each account's new funding payments (oldest first, each once)
+   * and the predicted rate of every subscribed market. Rounds never overlap.
+   */
+  async pollFunding(): Promise<void> {
+    if (this.fundingPolling || this.closed) return;
+    this.fundingPolling = true;
+    try {
+      for (const state of this.accountStates.values()) {
+        let payments: VenueFundingPayment[];
+        try {
+          payments = await this.rest.getFundingPayments(state.options.apiKey, {
+            fromTime: state.fundingSince,
+          });
+        } catch (error) {
+          this.emitError(
+            error instanceof ExchangeError
+              ? error
+              : this.error('EXCHANGE_UNAVAILABLE', `funding payments: ${(error as Error).message}`, true),
+          );
+          continue;
+        }
+        for (const venuePayment of [...payments].sort((a, b) => a.paidTime - b.paidTime)) {
+          if (this.closed) return;
+          const payment = this.venueMarkets.has(venuePayment.market)
+            ? fundingPaymentFromVenue(this.id, state.options.id, venuePayment)
+            : undefined;
+          state.fundingSince = Math.max(state.fundingSince, venuePayment.paidTime);
+          if (!payment || this.seenFunding.has(payment.id)) continue;
+          this.seenFunding.add(payment.id);
+          this.events.emit('funding', payment);
+        }
+      }
+      for (const key of this.publicStreams.keys()) {
+        if (!key.startsWith('fundingRate:') || this.closed) continue;
+        await this.emitPredictedRate(key.slice('fundingRate:'.length));
+      }
+    } finally {
+      this.fundingPolling = false;
+    }
   }
 
   private onBookMessage(

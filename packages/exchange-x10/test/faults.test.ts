@@ -356,11 +356,16 @@ describe('fills and funding', () => {
     expect(history.length).toBe(5);
     for (let index = 1; index < history.length; index++)
       expect((history[index]?.timestamp ?? 0) - (history[index - 1]?.timestamp ?? 0)).toBe(3_600_000);
-    const rates = collect<{ rate: number; ratePerHour: number }>(exchange, 'fundingRate');
+    const rates = collect<{ rate: number; ratePerHour: number; predicted?: boolean }>(
+      exchange,
+      'fundingRate',
+    );
     await exchange.subscribe({ channel: 'fundingRate', symbol: BTC.name });
+    // The subscription starts from the predicted rate (the stream carries only applied rates).
+    expect(rates[0]).toMatchObject({ rate: 0.0000125, ratePerHour: 0.0000125, predicted: true });
     simulator.publishFunding(BTC.name, 0.00004);
-    await waitFor(() => rates.length > 0, 5_000, 'funding event');
-    expect(rates[0]).toMatchObject({ rate: 0.00004, ratePerHour: 0.00004 });
+    await waitFor(() => rates.length > 1, 5_000, 'funding event');
+    expect(rates[1]).toMatchObject({ rate: 0.00004, ratePerHour: 0.00004 });
   });
 
   it('a zero balance (the venue answers 404) is an empty account, not an error', async () => {

@@ -41,6 +41,11 @@ const HOUR_MS = 3_600_000;
 const MEMORY_KEY = 'book';
 const MEMORY_VERSION = 1;
 const LEGS = ['long', 'short'] as const;
+/**
+ * How long a venue's account view may go on showing a leg the fills closed before it is an error.
+ * Views lag fills: a REST read after the fills (Lighter), an account poll (`engine.accountRefresh`).
+ */
+export const VENUE_VIEW_GRACE_MS = 30_000;
 
 /** Reads a leg's account snapshot (possibly from a per-cycle cache). */
 export type AccountReader = (ref: LegRef) => AccountSnapshot | undefined;
@@ -111,8 +116,8 @@ export class PairBook {
   private readonly unclaimed = new Map<string, Unclaimed>();
   /** Orders of pairs that ended: their late reports must not land on a newer pair of the same legs. */
   private readonly retired = new BoundedSet<string>(10_000);
-  /** Pairs whose ledger and venue disagree at finalization (logged once). */
-  private readonly divergent = new Set<string>();
+  /** Pairs whose ledger and venue disagree at finalization: since when, and whether it was logged. */
+  private readonly divergent = new Map<string, { since: number; logged: boolean }>();
   /** Every pair that ended in this process (the durable history keeps the newest `historyLimit`). */
   readonly finishedAll: PairSummary[] = [];
 
@@ -571,11 +576,14 @@ export class PairBook {
     this.refusals.delete(pair.id);
   }
 
-  /** Whether the maker window is over: at the deadline, or at the last cycle before it. */
-  private makersDue(pair: PairState, cycleGapMs: number): boolean {
+  /**
+   * Whether the maker window is over: at the deadline, or at the last cycle before it. `cycles`
+   * cycles ahead instead when the step after it needs a cycle of its own before the deadline.
+   */
+  private makersDue(pair: PairState, cycleGapMs: number, cycles = 1): boolean {
     const now = this.context.state.now;
     const deadline = pair.deadline ?? now;
-    return now >= deadline || (cycleGapMs > 0 && now + cycleGapMs > deadline);
+    return now >= deadline || (cycleGapMs > 0 && now + cycles * cycleGapMs > deadline);
   }
 
   /** Advances an OPENING pair: makers → synchronized IOC → open, or unwind → open smaller or failed. */
@@ -596,7 +604,14 @@ export class PairBook {
         return [];
       }
       const makersDone = pair.orders.length > 0 && working.length === 0;
-      if (!this.makersDue(pair, cycleGapMs) && refused.length === 0 && !makersDone) return [];
+      // A maker still resting may fill before its cancel lands, so an IOC sized now could fill its
+      // leg twice: makers are cancelled first, and the IOC group goes out once every maker has
+      // ended, for what they actually left. With one leg filled (unhedged), the cancels go a cycle
+      // earlier, so the IOC still goes out before the deadline.
+      const unhedged = Math.abs(Math.abs(long) - Math.abs(short)) > lot / 2;
+      if (!this.makersDue(pair, cycleGapMs, unhedged ? 2 : 1) && refused.length === 0 && !makersDone)
+        return [];
+      if (working.length > 0) return this.cancels(pair, 'MAKER_TIMEOUT', `${pair.id}: maker window over`);
       return this.completeWithIoc(pair, long, short);
     }
 
@@ -611,7 +626,7 @@ export class PairBook {
     return this.settleEntry(pair, long, short, lot);
   }
 
-  /** The maker window is over: cancel what rests and take the remainders with one IOC group. */
+  /** The maker window is over and no maker rests: take the remainders with one IOC group. */
   private completeWithIoc(pair: PairState, long: number, short: number): SignalInput[] {
     const { state } = this.context;
     const out = this.cancels(pair, 'MAKER_TIMEOUT', `${pair.id}: maker window over`);
@@ -884,10 +899,20 @@ export class PairBook {
       const snapshot = state.account(ref.exchange, ref.account);
       const venue = snapshot?.positions.find((position) => position.symbol === ref.symbol)?.quantity ?? 0;
       if (venue !== 0) {
-        // The engine's ledger says flat, the venue does not: wait for them to agree, loudly once.
-        if (!this.divergent.has(pair.id))
-          logger.error('pair leg still open at the venue', { pair: pair.id, leg: name, venue });
-        this.divergent.add(pair.id);
+        // The engine's ledger says flat, the venue's account view does not: wait for them to
+        // agree. A view taken before the last fills lags for a moment; one that still disagrees
+        // after the grace is logged, loudly and once.
+        const divergence = this.divergent.get(pair.id) ?? { since: state.now, logged: false };
+        this.divergent.set(pair.id, divergence);
+        if (!divergence.logged && state.now - divergence.since >= VENUE_VIEW_GRACE_MS) {
+          logger.error('pair leg still open at the venue', {
+            pair: pair.id,
+            leg: name,
+            venue,
+            forMs: state.now - divergence.since,
+          });
+          divergence.logged = true;
+        }
         return [];
       }
     }

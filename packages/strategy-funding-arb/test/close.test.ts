@@ -107,6 +107,43 @@ describe('close engine', () => {
     expect(h.submitted).toHaveLength(4);
   });
 
+  it('waits for a venue account view that lags the close fills; an error only once the lag outlasts the grace', async () => {
+    const logger = recordingLogger();
+    const h = await fakeHarness(fakeVenues({ alpha: true, beta: true }), CLOSE_OPTIONS, { logger });
+    const pair = await openPair(h);
+    // Beta's account view as of now, with the short leg: what a venue shows until its next read.
+    const stale = await h.beta.fetchAccount(pair.short.ref.account);
+    expect(stale.positions.map((position) => position.quantity)).toEqual([-0.1]);
+    h.strategy.requestClose(pair.id);
+    await h.step();
+    const [, alphaClose] = h.orders('alpha');
+    const [, betaClose] = h.orders('beta');
+    h.alpha.fillOrder(alphaClose?.id as string, 0.1, alphaClose?.price, 'maker');
+    h.beta.fillOrder(betaClose?.id as string, 0.1, betaClose?.price, 'maker');
+    h.beta.events.emit('account', stale);
+    const stillOpen = () =>
+      logger.lines.filter((line) => line.message === 'pair leg still open at the venue');
+    await h.step(10_000);
+    await h.step(10_000);
+    // Both fills are in: the ledger is flat, beta's view is not yet. The pair waits, quietly.
+    expect(h.strategy.pairs()[0]?.status).toBe('CLOSING');
+    expect(stillOpen()).toEqual([]);
+    await h.step(10_000);
+    await h.step(10_000);
+    expect(stillOpen()).toHaveLength(1);
+    expect(stillOpen()[0]).toMatchObject({
+      level: 'error',
+      data: { pair: pair.id, leg: 'short', venue: -0.1 },
+    });
+    await h.step(10_000);
+    expect(stillOpen()).toHaveLength(1);
+    expect(h.submitted).toHaveLength(4); // waiting sends nothing
+    // The venue's next read agrees: the pair closes.
+    h.beta.events.emit('account', await h.beta.fetchAccount(pair.short.ref.account));
+    await h.step(10_000);
+    expect(h.strategy.finished()[0]?.status).toBe('CLOSED');
+  });
+
   it('treats fill fields as cumulative: a venue repeating the running size per fill, and re-sending it', async () => {
     const venues = fakeVenues({ alpha: true, beta: true });
     // Alpha's feed puts the cumulative size in the per-fill field and sends every report twice.

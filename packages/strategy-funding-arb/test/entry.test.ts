@@ -72,19 +72,21 @@ describe('paired entry', () => {
 
   it('completes a lagging leg with IOC before the maker timeout, cancelling its maker first', async () => {
     const h = await ready();
-    await h.step(12 * MINUTE, { alpha: 99_900 }); // alpha fills; beta's offer does not trade
-    expect(h.signals.filter((signal) => signal.timeInForce === 'ioc')).toHaveLength(0);
-    // +24 min: the next cycle (+36) would be past the 30 min window, so the IOC goes now.
+    // Alpha fills at +12 min; beta's offer does not trade. Cycles are 12 min apart: the IOC must
+    // go out by +24 (the last cycle before the 30 min deadline), and the cancel of beta's maker a
+    // cycle before it, so the IOC is sized by what the maker left once it has ended.
+    await h.step(12 * MINUTE, { alpha: 99_900 });
+    const atFill = h.signals.filter((signal) => signal.cycle === h.engine.state.cycle);
+    expect(atFill.map((signal) => [signal.intent, signal.exchange])).toEqual([['cancel', 'beta']]);
     await h.step(12 * MINUTE);
     const cycle = h.engine.state.cycle;
     const now = h.signals.filter((signal) => signal.cycle === cycle);
     expect(now.map((signal) => [signal.intent, signal.exchange, signal.timeInForce ?? ''])).toEqual([
-      ['cancel', 'beta', ''],
       ['open', 'beta', 'ioc'],
     ]);
-    expect(now[1]).toMatchObject({ side: 'sell', quantity: 0.1, reasons: [{ code: 'ENTRY_COMPLETE' }] });
+    expect(now[0]).toMatchObject({ side: 'sell', quantity: 0.1, reasons: [{ code: 'ENTRY_COMPLETE' }] });
     // IOC at 20 bps through the mark: a sell limit at 99 800.
-    expect(now[1]?.price).toBeCloseTo(99_800, 6);
+    expect(now[0]?.price).toBeCloseTo(99_800, 6);
     await h.step(MINUTE);
     const pair = h.strategy.pairs()[0];
     expect(pair?.status).toBe('OPEN');
@@ -93,6 +95,28 @@ describe('paired entry', () => {
     expect(h.engine.state.position('beta', 'BTC')?.quantity).toBe(-0.1);
     const beta = pair?.orders.filter((order) => order.leg === 'short');
     expect(beta?.map((order) => order.status)).toEqual(['cancelled', 'filled']);
+  });
+
+  it('a maker that fills while its cancel goes out is not completed again: no double fill, no unwind', async () => {
+    const h = await ready();
+    // Beta's offer trades in the instant before the cancel reaches the venue (the race a live venue
+    // has): the cancel finds the maker filled.
+    const cancel = h.beta.cancelOrder.bind(h.beta);
+    h.beta.cancelOrder = async (request) => {
+      h.tick({ beta: 100_020 });
+      return cancel(request);
+    };
+    await h.step(12 * MINUTE, { alpha: 99_900 }); // alpha fills; beta's maker is cancelled (and fills)
+    expect(h.engine.state.position('beta', 'BTC')?.quantity).toBe(-0.1);
+    await h.step(12 * MINUTE);
+    await h.step(MINUTE);
+    const pair = h.strategy.pairs()[0];
+    expect(pair?.status).toBe('OPEN');
+    // One fill per leg: nothing was sent to complete a leg its maker had filled.
+    expect(h.engine.state.position('alpha', 'BTC')?.quantity).toBe(0.1);
+    expect(h.engine.state.position('beta', 'BTC')?.quantity).toBe(-0.1);
+    expect(h.signals.some((signal) => signal.timeInForce === 'ioc')).toBe(false);
+    expect(h.signals.some((signal) => signal.reasons[0]?.code === 'ENTRY_UNWIND')).toBe(false);
   });
 
   it('lets the venue expire a maker that reached its TTL, and completes with IOC', async () => {
@@ -112,9 +136,14 @@ describe('paired entry', () => {
 
   it('sends the IOC at the last cycle before the timeout when cycles are far apart', async () => {
     const h = await ready({ ...OPTIONS, execution: { makerTimeout: '1h' } });
-    await h.step(40 * MINUTE, { alpha: 99_900 }); // alpha fills; the next cycle would be at +80 min
-    expect(h.signals.some((signal) => signal.timeInForce === 'ioc')).toBe(true);
+    // Alpha fills at +40 min, cycles 40 min apart: the next cycle (+80) is past the deadline, so
+    // beta's maker is cancelled now and its IOC goes out before the hour is over.
+    await h.step(40 * MINUTE, { alpha: 99_900 });
+    expect(h.signals.at(-1)).toMatchObject({ intent: 'cancel', exchange: 'beta' });
     await h.step(MINUTE);
+    expect(h.signals.at(-1)).toMatchObject({ intent: 'open', exchange: 'beta', timeInForce: 'ioc' });
+    await h.step(MINUTE);
+    expect(h.strategy.pairs()[0]?.status).toBe('OPEN');
     expect(h.strategy.pairs()[0]?.maxUnhedgedMs).toBeLessThanOrEqual(HOUR);
   });
 

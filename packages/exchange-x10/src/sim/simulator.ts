@@ -46,7 +46,10 @@ const simMarketSchema = z
     collateralResolution: z.number().int().positive().default(1_000_000),
     /** Starting mark (and book mid). */
     price: z.number().positive(),
-    /** Hourly funding rate. */
+    /**
+     * Hourly funding rate, settled on the hour of the simulator's clock. Tests may load a schedule
+     * of settlements (times and rates) with `sim.setFundingSeries`.
+     */
     fundingRate: z.number().default(0.0000125),
   })
   .strict();
@@ -172,6 +175,11 @@ export class X10Simulator {
   private nextVenueId = 1_811_000_000_000_000_000n;
   private nextTradeId = 9_000_000n;
   private pingTimer: NodeJS.Timeout | undefined;
+  /** When the simulator started: funding history before it is the configured constant rate. */
+  private readonly startedAt: number;
+  /** Funding payments of each vault, oldest first (`GET /user/funding/history`). */
+  private readonly fundingPayments = new Map<string, Record<string, unknown>[]>();
+  private nextFundingPaymentId = 1;
   private dropBookDeltas = 0;
   private rateLimitedRequests = 0;
   /** Every request's method, path and headers, for tests. */
@@ -182,6 +190,7 @@ export class X10Simulator {
   private constructor(options: X10SimulatorOptionsInput, clock: Clock) {
     this.options = x10SimulatorOptionsSchema.parse(options);
     this.clock = clock;
+    this.startedAt = clock.now();
     for (const market of this.options.markets) this.markets.set(market.name, market);
     for (const account of this.options.accounts) {
       this.accountsByKey.set(account.apiKey, account);
@@ -229,6 +238,34 @@ export class X10Simulator {
     this.sim.events.on('position', (position) =>
       this.pushAccount(position.account, 'POSITION', { positions: [this.venuePosition(position)] }),
     );
+    // Each settlement: the applied rate on `/funding/{market}`, each holder's payment in its history.
+    this.sim.events.on('fundingRate', (rate) => {
+      if (rate.predicted) return;
+      this.broadcast(`/funding/${rate.symbol}`, (entry) => ({
+        ts: this.clock.now(),
+        seq: ++entry.sequence,
+        data: { m: rate.symbol, T: rate.timestamp, f: String(rate.rate) },
+      }));
+    });
+    this.sim.events.on('funding', (payment) => {
+      const size = Math.abs(payment.positionQuantity);
+      const list = this.fundingPayments.get(payment.account) ?? [];
+      list.push({
+        id: this.nextFundingPaymentId++,
+        accountId: Number(payment.account),
+        market: payment.symbol,
+        positionId: 1,
+        side: payment.positionQuantity < 0 ? 'SHORT' : 'LONG',
+        size: String(size),
+        value: String(size * payment.markPrice),
+        markPrice: String(payment.markPrice),
+        // The simulator's convention: the amount credited to the account (negative when paid).
+        fundingFee: String(payment.amount),
+        fundingRate: String(payment.rate),
+        paidTime: payment.fundingTime,
+      });
+      this.fundingPayments.set(payment.account, list);
+    });
     this.sim.events.on('account', (snapshot) => {
       const balance = this.venueBalance(snapshot.account);
       if (balance) this.pushAccount(snapshot.account, 'BALANCE', { balance });
@@ -611,7 +648,7 @@ export class X10Simulator {
     };
   }
 
-  private venueMarket(market: SimMarketOptions): Record<string, unknown> {
+  private async venueMarket(market: SimMarketOptions): Promise<Record<string, unknown>> {
     const mark = this.mark(market.name);
     const book = this.books.get(market.name);
     return {
@@ -622,7 +659,7 @@ export class X10Simulator {
       collateralAssetPrecision: 6,
       active: true,
       status: 'ACTIVE',
-      marketStats: this.stats(market.name, mark, book),
+      marketStats: await this.stats(market.name, mark, book),
       tradingConfig: {
         minOrderSize: market.minOrderSize,
         minOrderSizeChange: market.lotSize,
@@ -645,17 +682,27 @@ export class X10Simulator {
     };
   }
 
-  private stats(name: string, mark: number, book: { bids: BookLevel[]; asks: BookLevel[] } | undefined) {
-    const market = this.requireMarket(name);
+  /** Market stats; the funding rate is the one the next settlement applies, and when. */
+  private async stats(
+    name: string,
+    mark: number,
+    book: { bids: BookLevel[]; asks: BookLevel[] } | undefined,
+  ) {
+    this.requireMarket(name);
     const hour = 3_600_000;
+    const rate = await this.sim.fetchFundingRate(name);
+    const next = rate.nextFundingTime;
     return {
       markPrice: String(mark),
       indexPrice: String(mark),
       lastPrice: String(mark),
       bidPrice: String(book?.bids[0]?.[0] ?? 0),
       askPrice: String(book?.asks[0]?.[0] ?? 0),
-      fundingRate: String(market.fundingRate),
-      nextFundingRate: Math.floor(this.clock.now() / hour) * hour + hour,
+      fundingRate: String(rate.rate),
+      nextFundingRate:
+        next !== undefined && Number.isFinite(next)
+          ? next
+          : Math.floor(this.clock.now() / hour) * hour + hour,
       openInterest: '0',
     };
   }
@@ -701,7 +748,7 @@ export class X10Simulator {
     try {
       if (this.options.requireUserAgent && !request.headers['user-agent'])
         throw new VenueError(400, 400, 'User-Agent header is required');
-      const data = this.route(method, path, url.searchParams, request.headers, body);
+      const data = await this.route(method, path, url.searchParams, request.headers, body);
       if (data === NOT_FOUND_EMPTY)
         return this.send(response, 404, { status: 'ERROR', error: { code: 404, message: 'Not found' } });
       this.send(response, 200, { status: 'OK', data });
@@ -721,19 +768,21 @@ export class X10Simulator {
     return account;
   }
 
-  private route(
+  private async route(
     method: string,
     path: string,
     query: URLSearchParams,
     headers: IncomingMessage['headers'],
     body: unknown,
-  ): unknown {
+  ): Promise<unknown> {
     let match: RegExpExecArray | null;
     if (method === 'GET' && path === '/info/markets') {
       const names = query.getAll('market');
-      return this.options.markets
-        .filter((market) => names.length === 0 || names.includes(market.name))
-        .map((market) => this.venueMarket(market));
+      return Promise.all(
+        this.options.markets
+          .filter((market) => names.length === 0 || names.includes(market.name))
+          .map((market) => this.venueMarket(market)),
+      );
     }
     match = /^\/info\/markets\/([^/]+)\/stats$/.exec(path);
     if (method === 'GET' && match) {
@@ -760,10 +809,18 @@ export class X10Simulator {
       const end = Number(query.get('endTime') ?? this.clock.now());
       const start = Number(query.get('startTime') ?? end - 24 * hour);
       const limit = Math.min(Number(query.get('limit') ?? 10_000), 10_000);
-      const points: { m: string; T: number; f: string }[] = [];
-      for (let time = Math.floor(end / hour) * hour; time >= start && points.length < limit; time -= hour)
+      // Settlements the simulator applied; before it started, the configured rate every hour.
+      const applied = await this.sim.fetchFundingHistory({ symbol: name, from: start, to: end });
+      const points: { m: string; T: number; f: string }[] = applied
+        .map((rate) => ({ m: name, T: rate.timestamp, f: String(rate.rate) }))
+        .reverse();
+      for (
+        let time = Math.floor(Math.min(end, this.startedAt - 1) / hour) * hour;
+        time >= start && points.length < limit;
+        time -= hour
+      )
         points.push({ m: name, T: time, f: String(market.fundingRate) });
-      return points; // newest first, as the venue sends them
+      return points.slice(0, limit); // newest first, as the venue sends them
     }
     // Private endpoints.
     const account = this.authenticate(headers);
@@ -778,6 +835,19 @@ export class X10Simulator {
       return this.venueBalance(account.vault) ?? NOT_FOUND_EMPTY;
     if (method === 'GET' && path === '/user/positions')
       return this.venuePositions(account, query.get('market') ?? undefined);
+    if (method === 'GET' && path === '/user/funding/history') {
+      const market = query.get('market');
+      const side = query.get('side');
+      const from = Number(query.get('fromTime') ?? 0);
+      return (this.fundingPayments.get(account.vault) ?? [])
+        .filter(
+          (payment) =>
+            (!market || payment.market === market) &&
+            (!side || payment.side === side) &&
+            (payment.paidTime as number) >= from,
+        )
+        .reverse(); // newest first
+    }
     if (method === 'GET' && path === '/user/fees')
       return this.options.markets.map((market) => ({
         market: market.name,
