@@ -1,13 +1,23 @@
 import { createHmac } from 'node:crypto';
 import { Point } from '@scure/starknet';
+import {
+  elementOf,
+  elementValue,
+  type FieldElement,
+  LIMB_COUNT,
+  newElement,
+  STARK_FIELD_PRIME,
+} from './stark-field';
+import { montgomeryMultiply, montgomerySquare } from './stark-field-multiply';
 
 /**
  * Stark-curve ECDSA signing for the hot path: the same RFC 6979 deterministic nonce and the same
  * (r, s) as `@scure/starknet`'s `sign` (a property test keeps them equal), computed with a
- * fixed-base comb table for k·G and Node's native HMAC-SHA256.
+ * fixed-base comb table for k·G (its additions on the float64 limbs of `stark-field.ts`) and
+ * Node's native HMAC-SHA256.
  */
 
-const P = 2n ** 251n + 17n * 2n ** 192n + 1n;
+const P = STARK_FIELD_PRIME;
 const N = Point.Fn.ORDER;
 const ALPHA = 1n;
 const MAX_VALUE = 2n ** 251n;
@@ -80,13 +90,19 @@ function addAffine(point: Jacobian, ax: bigint, ay: bigint): Jacobian {
   return { x, y, z };
 }
 
-let combTable: { xs: bigint[]; ys: bigint[] } | undefined;
+interface CombTable {
+  readonly xs: readonly FieldElement[];
+  readonly ys: readonly FieldElement[];
+}
+
+let combTable: CombTable | undefined;
 
 /**
- * table[w][d] = d · 2^(8w) · G for d in 1..255, in affine coordinates; built once on first use
- * (about 8,000 points, batch-normalized with one inversion).
+ * table[w][d] = d · 2^(8w) · G for d in 1..255, in affine coordinates (Montgomery limbs); built
+ * once on first use with bigint arithmetic (about 8,000 points, batch-normalized with one
+ * inversion), which handles the doublings the construction runs into.
  */
-function table(): { xs: bigint[]; ys: bigint[] } {
+function table(): CombTable {
   if (combTable) return combTable;
   const base = Point.BASE.toAffine();
   const points: Jacobian[] = [];
@@ -109,15 +125,15 @@ function table(): { xs: bigint[]; ys: bigint[] } {
     accumulator = (accumulator * (points[index] as Jacobian).z) % P;
   }
   let inverse = invert(accumulator, P);
-  const xs: bigint[] = new Array(points.length);
-  const ys: bigint[] = new Array(points.length);
+  const xs: FieldElement[] = new Array(points.length);
+  const ys: FieldElement[] = new Array(points.length);
   for (let index = points.length - 1; index >= 0; index--) {
     const point = points[index] as Jacobian;
     const zInverse = (inverse * (prefix[index] as bigint)) % P;
     inverse = (inverse * point.z) % P;
     const zz = (zInverse * zInverse) % P;
-    xs[index] = (point.x * zz) % P;
-    ys[index] = (((point.y * zz) % P) * zInverse) % P;
+    xs[index] = elementOf((point.x * zz) % P);
+    ys[index] = elementOf((((point.y * zz) % P) * zInverse) % P);
   }
   combTable = { xs, ys };
   return combTable;
@@ -129,20 +145,84 @@ function toAffine(point: Jacobian): { x: bigint; y: bigint } {
   return { x: (point.x * zz) % P, y: (((point.y * zz) % P) * zInverse) % P };
 }
 
-/** k · G, affine x coordinate. */
+// The accumulator of k·G in Jacobian coordinates, and scratch space. Module-level so the hot loop
+// allocates nothing; `baseMultiplyX` runs to completion without calling out.
+const ONE = elementOf(1n);
+const accumulatorX = newElement();
+const accumulatorY = newElement();
+const accumulatorZ = newElement();
+const z1z1 = newElement();
+const u2 = newElement();
+const s2 = newElement();
+const h = newElement();
+const r = newElement();
+const hh = newElement();
+const hhh = newElement();
+const v = newElement();
+const t = newElement();
+
+/**
+ * accumulator += (x2, y2), Jacobian plus affine ("madd": 8 multiplications, 3 squares), with no
+ * branch for the point at infinity or equal points: `baseMultiplyX` never meets them (see there).
+ * Every difference below is of at most five reduced elements a side (X = r² − h³ − 2v,
+ * v − X = 3v − r² + h³, h = u2 − X, ...), so it goes into the next product without normalizing.
+ */
+function addAffineToAccumulator(x2: FieldElement, y2: FieldElement): void {
+  montgomerySquare(z1z1, accumulatorZ);
+  montgomeryMultiply(u2, x2, z1z1);
+  montgomeryMultiply(s2, accumulatorZ, z1z1);
+  montgomeryMultiply(s2, s2, y2);
+  for (let index = 0; index < LIMB_COUNT; index++) {
+    h[index] = u2[index]! - accumulatorX[index]!;
+    r[index] = s2[index]! - accumulatorY[index]!;
+  }
+  montgomerySquare(hh, h);
+  montgomeryMultiply(hhh, h, hh);
+  montgomeryMultiply(v, accumulatorX, hh);
+  montgomeryMultiply(accumulatorZ, accumulatorZ, h);
+  montgomeryMultiply(accumulatorY, accumulatorY, hhh); // Y1·h³, for Y3 below
+  montgomerySquare(t, r);
+  for (let index = 0; index < LIMB_COUNT; index++) {
+    const x3 = t[index]! - hhh[index]! - 2 * v[index]!;
+    accumulatorX[index] = x3;
+    t[index] = v[index]! - x3;
+  }
+  montgomeryMultiply(t, r, t);
+  for (let index = 0; index < LIMB_COUNT; index++) {
+    accumulatorY[index] = t[index]! - accumulatorY[index]!;
+  }
+}
+
+/**
+ * k · G, affine x coordinate, for 0 < k < N. Windows are added from the least significant up.
+ * Before window w the accumulator is k_w·G with k_w = k mod 2^(8w) > 0, and the window adds
+ * d·2^(8w)·G with d ≠ 0. Both multipliers are in (0, N) and distinct (k_w < 2^(8w)), and their sum
+ * is at most k < N, so the two points are never equal nor opposite, and the sum is never the
+ * point at infinity: the addition formula needs no special cases.
+ */
 export function baseMultiplyX(scalar: bigint): bigint {
+  if (scalar <= 0n || scalar >= N) throw new RangeError('scalar must be in (0, N)');
   const { xs, ys } = table();
-  let accumulator: Jacobian = { x: 0n, y: 1n, z: 0n };
+  let started = false;
   let rest = scalar;
   for (let window = 0; window < WINDOWS && rest > 0n; window++) {
     const digit = Number(rest & WINDOW_MASK);
     rest >>= BigInt(WINDOW_BITS);
     if (digit === 0) continue;
     const index = window * (WINDOW_SIZE - 1) + digit - 1;
-    accumulator = addAffine(accumulator, xs[index] as bigint, ys[index] as bigint);
+    if (started) {
+      addAffineToAccumulator(xs[index]!, ys[index]!);
+    } else {
+      accumulatorX.set(xs[index]!);
+      accumulatorY.set(ys[index]!);
+      accumulatorZ.set(ONE);
+      started = true;
+    }
   }
-  if (accumulator.z === 0n) throw new RangeError('k·G is the point at infinity');
-  return toAffine(accumulator).x;
+  // x = X / Z²: one inversion, in bigint (the extended Euclidean algorithm).
+  const z = elementValue(accumulatorZ);
+  const zInverse = invert(z, P);
+  return (((elementValue(accumulatorX) * zInverse) % P) * zInverse) % P;
 }
 
 function bytesToBigInt(bytes: Uint8Array): bigint {

@@ -1,13 +1,24 @@
 import { poseidonSmall } from '@scure/starknet';
+import {
+  elementOf,
+  elementValue,
+  type FieldElement,
+  LIMB_COUNT,
+  newElement,
+  normalize,
+  STARK_FIELD_PRIME,
+  writeElement,
+} from './stark-field';
+import { montgomeryMultiply, montgomerySquare } from './stark-field-multiply';
 
 /**
  * A faster Starknet Poseidon (width 3, rate 2, 8 full + 83 partial rounds, cubic S-box) for the
  * signing hot path. Same function as `@scure/starknet`'s `poseidonHashMany` (a property test keeps
- * them equal), but it uses the shape of Starknet's MDS matrix [[3,1,1],[1,-1,1],[1,1,-2]]: the
- * linear layer is additions only, and reductions mod P are deferred to where numbers would grow.
+ * them equal), computed on float64 limbs (`stark-field.ts`) instead of bigint, using the shape of
+ * Starknet's MDS matrix [[3,1,1],[1,-1,1],[1,1,-2]]: the linear layer is additions only.
  */
 
-const P = 2n ** 251n + 17n * 2n ** 192n + 1n;
+const P = STARK_FIELD_PRIME;
 const FULL_HALF = 4;
 const PARTIAL = 83;
 /** The inverse of 2 in the field. */
@@ -18,7 +29,7 @@ const ROUND_CONSTANTS: readonly (readonly [bigint, bigint, bigint])[] = (
   poseidonSmall as unknown as { roundConstants: bigint[][] }
 ).roundConstants.map((row) => [row[0] as bigint, row[1] as bigint, row[2] as bigint] as const);
 
-function normalize(value: bigint): bigint {
+function modP(value: bigint): bigint {
   const reduced = value % P;
   return reduced < 0n ? reduced + P : reduced;
 }
@@ -33,105 +44,172 @@ const { partialConstants, closingConstants } = (() => {
   let carry: [bigint, bigint, bigint] = [0n, 0n, 0n];
   for (let index = 0; index < PARTIAL; index++) {
     const constants = ROUND_CONSTANTS[FULL_HALF + index] as readonly [bigint, bigint, bigint];
-    const e0 = normalize(constants[0] + carry[0]);
-    const e1 = normalize(constants[1] + carry[1]);
-    partial.push(normalize(constants[2] + carry[2]));
+    const e0 = modP(constants[0] + carry[0]);
+    const e1 = modP(constants[1] + carry[1]);
+    partial.push(modP(constants[2] + carry[2]));
     // M · (e0, e1, 0) with M = [[3,1,1],[1,-1,1],[1,1,-2]].
-    carry = [normalize(3n * e0 + e1), normalize(e0 - e1), normalize(e0 + e1)];
+    carry = [modP(3n * e0 + e1), modP(e0 - e1), modP(e0 + e1)];
   }
   const first = ROUND_CONSTANTS[FULL_HALF + PARTIAL] as readonly [bigint, bigint, bigint];
   const closing: [bigint, bigint, bigint] = [
-    normalize(first[0] + carry[0]),
-    normalize(first[1] + carry[1]),
-    normalize(first[2] + carry[2]),
+    modP(first[0] + carry[0]),
+    modP(first[1] + carry[1]),
+    modP(first[2] + carry[2]),
   ];
   return { partialConstants: partial, closingConstants: closing };
 })();
 
-/** The Poseidon permutation; inputs and outputs are canonical field elements. */
-export function permute(state0: bigint, state1: bigint, state2: bigint): [bigint, bigint, bigint] {
-  let s0 = state0;
-  let s1 = state1;
-  let s2 = state2;
-  for (let round = 0; round < FULL_HALF; round++) {
-    const constants = ROUND_CONSTANTS[round] as readonly [bigint, bigint, bigint];
-    let a0 = s0 + constants[0];
-    let a1 = s1 + constants[1];
-    let a2 = s2 + constants[2];
-    a0 = (a0 * a0 * a0) % P;
-    a1 = (a1 * a1 * a1) % P;
-    a2 = (a2 * a2 * a2) % P;
-    const total = a0 + a1 + a2;
-    s0 = total + (a0 << 1n);
-    s1 = total - (a1 << 1n);
-    s2 = total - 3n * a2;
-  }
-  // In partial rounds the two linear lanes only matter through u = s0 + s1 and v = s0 − s1:
-  // u' = 2(u + v + x), v' = 2u, s2' = u − 2x (x the cubed lane), two operations fewer a round.
-  let u = s0 + s1;
-  let v = s0 - s1;
-  for (let round = 0; round < PARTIAL; round++) {
-    // The lanes grow by a few bits a round; fold them back every 8 rounds so every cubed value
-    // stays near 256 bits.
-    if ((round & 7) === 7) {
-      u %= P;
-      v %= P;
-      s2 %= P;
-    }
-    let x = s2 + (partialConstants[round] as bigint);
-    x = (x * x * x) % P;
-    const nextU = (u + v + x) << 1n;
-    v = u << 1n;
-    s2 = u - (x << 1n);
-    u = nextU;
-  }
-  // s0 = (u + v) / 2 and s1 = (u − v) / 2 in the field.
-  s0 = (((u + v) % P) * HALF) % P;
-  s1 = (((u - v) % P) * HALF) % P;
-  s2 %= P;
-  for (let round = 0; round < FULL_HALF; round++) {
-    const constants =
-      round === 0
-        ? closingConstants
-        : (ROUND_CONSTANTS[FULL_HALF + PARTIAL + round] as readonly [bigint, bigint, bigint]);
-    let a0 = s0 + constants[0];
-    let a1 = s1 + constants[1];
-    let a2 = s2 + constants[2];
-    a0 = (a0 * a0 * a0) % P;
-    a1 = (a1 * a1 * a1) % P;
-    a2 = (a2 * a2 * a2) % P;
-    const total = a0 + a1 + a2;
-    s0 = total + (a0 << 1n);
-    s1 = total - (a1 << 1n);
-    s2 = total - 3n * a2;
-  }
-  return [normalize(s0), normalize(s1), normalize(s2)];
+type Lanes = readonly [FieldElement, FieldElement, FieldElement];
+const lanesOf = (row: readonly [bigint, bigint, bigint]): Lanes => [
+  elementOf(row[0]),
+  elementOf(row[1]),
+  elementOf(row[2]),
+];
+const OPENING_CONSTANTS: readonly Lanes[] = ROUND_CONSTANTS.slice(0, FULL_HALF).map(lanesOf);
+const CLOSING_CONSTANTS: readonly Lanes[] = [
+  lanesOf(closingConstants),
+  ...ROUND_CONSTANTS.slice(FULL_HALF + PARTIAL + 1).map(lanesOf),
+];
+const PARTIAL_CONSTANTS: readonly FieldElement[] = partialConstants.map(elementOf);
+const HALF_ELEMENT = elementOf(HALF);
+
+// Working memory of the permutation. Module-level so the hot loop allocates nothing; safe because
+// `permute` runs to completion without calling out (JavaScript is single-threaded).
+const s0 = newElement();
+const s1 = newElement();
+const s2 = newElement();
+const u = newElement();
+const v = newElement();
+const cubed = [newElement(), newElement(), newElement()] as const;
+const cubeInput = newElement();
+
+/**
+ * out = (a + constant)³. Montgomery products take limbs up to 2^24.5 (`stark-field.ts`);
+ * `normalizeFirst` is for inputs that may exceed that.
+ */
+function cubeWithConstant(
+  out: FieldElement,
+  a: FieldElement,
+  constant: FieldElement,
+  normalizeFirst: boolean,
+): void {
+  for (let index = 0; index < LIMB_COUNT; index++) cubeInput[index] = a[index]! + constant[index]!;
+  if (normalizeFirst) normalize(cubeInput);
+  montgomerySquare(out, cubeInput);
+  montgomeryMultiply(out, out, cubeInput);
 }
 
-/** A sponge state after absorbing a prefix, to continue from (the constant head of a message). */
-export type SpongeState = readonly [bigint, bigint, bigint];
+/**
+ * Full round: every lane cubed, then the MDS matrix (additions only). With a, b, c the reduced
+ * cubes, lanes leave as 3a + b + c, a − b + c and a + b − 2c; plus a constant (and an absorbed
+ * input for lanes 0 and 1) only lane 0 can exceed the multiplication bounds, so only it is
+ * normalized.
+ */
+function fullRound(constants: Lanes): void {
+  const [x0, x1, x2] = cubed;
+  cubeWithConstant(x0, s0, constants[0], true);
+  cubeWithConstant(x1, s1, constants[1], false);
+  cubeWithConstant(x2, s2, constants[2], false);
+  for (let index = 0; index < LIMB_COUNT; index++) {
+    const a0 = x0[index]!;
+    const a1 = x1[index]!;
+    const a2 = x2[index]!;
+    const total = a0 + a1 + a2;
+    s0[index] = total + 2 * a0;
+    s1[index] = total - 2 * a1;
+    s2[index] = total - 3 * a2;
+  }
+}
 
-export const EMPTY_SPONGE: SpongeState = [0n, 0n, 0n];
+/** The Poseidon permutation of the state held in s0, s1, s2 (in place). */
+function permuteLanes(): void {
+  for (let round = 0; round < FULL_HALF; round++) fullRound(OPENING_CONSTANTS[round]!);
+  // In partial rounds the two linear lanes only matter through u = s0 + s1 and v = s0 − s1:
+  // u' = 2(u + v + x), v' = 2u, s2' = u − 2x (x the cubed lane), fewer operations a round.
+  for (let index = 0; index < LIMB_COUNT; index++) {
+    u[index] = s0[index]! + s1[index]!;
+    v[index] = s0[index]! - s1[index]!;
+  }
+  normalize(u);
+  normalize(v);
+  const x = cubed[0];
+  for (let round = 0; round < PARTIAL; round++) {
+    // s2 + constant is u − 2x + constant with u normalized: within bounds without normalizing.
+    cubeWithConstant(x, s2, PARTIAL_CONSTANTS[round]!, false);
+    for (let index = 0; index < LIMB_COUNT; index++) {
+      const ui = u[index]!;
+      const xi = x[index]!;
+      u[index] = 2 * (ui + v[index]! + xi);
+      v[index] = 2 * ui;
+      s2[index] = ui - 2 * xi;
+    }
+    // u would grow by about 1.7 bits a round (u' = 2u + 4u_previous + 2x); one normalization a
+    // round keeps u, v = 2u and s2 = u − 2x all within the multiplication bounds.
+    normalize(u);
+  }
+  // s0 = (u + v) / 2 and s1 = (u − v) / 2 in the field; u ± v is within 3·2^22 + 2^14 a limb.
+  for (let index = 0; index < LIMB_COUNT; index++) {
+    s0[index] = u[index]! + v[index]!;
+    s1[index] = u[index]! - v[index]!;
+  }
+  montgomeryMultiply(s0, s0, HALF_ELEMENT);
+  montgomeryMultiply(s1, s1, HALF_ELEMENT);
+  for (let round = 0; round < FULL_HALF; round++) fullRound(CLOSING_CONSTANTS[round]!);
+}
+
+/** The Poseidon permutation on canonical field elements (kept for tests and reference). */
+export function permute(state0: bigint, state1: bigint, state2: bigint): [bigint, bigint, bigint] {
+  writeElement(s0, state0);
+  writeElement(s1, state1);
+  writeElement(s2, state2);
+  permuteLanes();
+  return [elementValue(s0), elementValue(s1), elementValue(s2)];
+}
+
+/**
+ * A sponge state after absorbing a prefix, to continue from (the constant head of a message).
+ * Opaque: three lanes of limbs, never modified once returned.
+ */
+export interface SpongeState {
+  readonly lanes: Float64Array;
+}
+
+const LANE_LENGTH = LIMB_COUNT;
+export const EMPTY_SPONGE: SpongeState = { lanes: new Float64Array(3 * LANE_LENGTH) };
+
+const input0 = newElement();
+const input1 = newElement();
 
 /** Absorbs pairs of elements (the input length must be even). */
 export function absorb(state: SpongeState, values: readonly bigint[]): SpongeState {
   if (values.length % 2 !== 0) throw new RangeError('absorb takes an even number of elements');
-  let current: [bigint, bigint, bigint] = [state[0], state[1], state[2]];
+  const lanes = state.lanes;
+  s0.set(lanes.subarray(0, LANE_LENGTH));
+  s1.set(lanes.subarray(LANE_LENGTH, 2 * LANE_LENGTH));
+  s2.set(lanes.subarray(2 * LANE_LENGTH));
   for (let index = 0; index < values.length; index += 2) {
-    current = permute(
-      normalize(current[0] + (values[index] as bigint)),
-      normalize(current[1] + (values[index + 1] as bigint)),
-      current[2],
-    );
+    // The state lanes are sums of a few reduced elements; adding one more stays in range, and
+    // the first round normalizes before it multiplies.
+    writeElement(input0, values[index]!);
+    writeElement(input1, values[index + 1]!);
+    for (let limb = 0; limb < LIMB_COUNT; limb++) {
+      s0[limb] = s0[limb]! + input0[limb]!;
+      s1[limb] = s1[limb]! + input1[limb]!;
+    }
+    permuteLanes();
   }
-  return current;
+  const next = new Float64Array(3 * LANE_LENGTH);
+  next.set(s0, 0);
+  next.set(s1, LANE_LENGTH);
+  next.set(s2, 2 * LANE_LENGTH);
+  return { lanes: next };
 }
 
 /** Finishes `poseidonHashMany`: absorbs the rest with Starknet's padding (1, then 0s) and squeezes. */
 export function finish(state: SpongeState, rest: readonly bigint[]): bigint {
   const padded = [...rest, 1n];
   if (padded.length % 2 === 1) padded.push(0n);
-  return absorb(state, padded)[0];
+  return elementValue(absorb(state, padded).lanes.subarray(0, LANE_LENGTH));
 }
 
 /** `poseidonHashMany` of Starknet. */
