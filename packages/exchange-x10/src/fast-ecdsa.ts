@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { Point } from '@scure/starknet';
+import { modularInverse } from './modular-inverse';
 import {
   elementOf,
   elementValue,
@@ -30,26 +31,6 @@ const WINDOW_MASK = BigInt(WINDOW_SIZE - 1);
 function modP(value: bigint): bigint {
   const reduced = value % P;
   return reduced < 0n ? reduced + P : reduced;
-}
-
-/** Modular inverse by the extended Euclidean algorithm (the modulus is prime). */
-function invert(value: bigint, modulus: bigint): bigint {
-  let a = value % modulus;
-  if (a < 0n) a += modulus;
-  if (a === 0n) throw new RangeError('no inverse of zero');
-  let b = modulus;
-  let x = 1n;
-  let y = 0n;
-  while (a !== 0n) {
-    const quotient = b / a;
-    const nextA = b - quotient * a;
-    b = a;
-    a = nextA;
-    const nextX = y - quotient * x;
-    y = x;
-    x = nextX;
-  }
-  return y < 0n ? y + modulus : y;
 }
 
 interface Jacobian {
@@ -124,7 +105,7 @@ function table(): CombTable {
     prefix[index] = accumulator;
     accumulator = (accumulator * (points[index] as Jacobian).z) % P;
   }
-  let inverse = invert(accumulator, P);
+  let inverse = modularInverse(accumulator, P);
   const xs: FieldElement[] = new Array(points.length);
   const ys: FieldElement[] = new Array(points.length);
   for (let index = points.length - 1; index >= 0; index--) {
@@ -140,7 +121,7 @@ function table(): CombTable {
 }
 
 function toAffine(point: Jacobian): { x: bigint; y: bigint } {
-  const zInverse = invert(point.z, P);
+  const zInverse = modularInverse(point.z, P);
   const zz = (zInverse * zInverse) % P;
   return { x: (point.x * zz) % P, y: (((point.y * zz) % P) * zInverse) % P };
 }
@@ -219,9 +200,9 @@ export function baseMultiplyX(scalar: bigint): bigint {
       started = true;
     }
   }
-  // x = X / Z²: one inversion, in bigint (the extended Euclidean algorithm).
+  // x = X / Z²: one inversion, in bigint (Lehmer's algorithm).
   const z = elementValue(accumulatorZ);
-  const zInverse = invert(z, P);
+  const zInverse = modularInverse(z, P);
   return (((elementValue(accumulatorX) * zInverse) % P) * zInverse) % P;
 }
 
@@ -282,7 +263,7 @@ export function signFast(messageHash: bigint, privateKey: bigint): { r: bigint; 
     if (k <= 0n || k >= N) continue;
     const r = baseMultiplyX(k) % N;
     if (r === 0n) continue;
-    const s = (invert(k, N) * ((m + r * privateKey) % N)) % N;
+    const s = (modularInverse(k, N) * ((m + r * privateKey) % N)) % N;
     if (s === 0n) continue;
     // StarkEx also requires s⁻¹ < 2^251; for a uniform s that fails with probability ~2^-55, so
     // the check (one more inversion) is left to the verifier rather than paid on every order.
