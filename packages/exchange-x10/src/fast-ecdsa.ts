@@ -8,6 +8,7 @@ import {
   LIMB_COUNT,
   newElement,
   STARK_FIELD_PRIME,
+  writeElement,
 } from './stark-field';
 import { montgomeryMultiply, montgomerySquare } from './stark-field-multiply';
 
@@ -71,19 +72,21 @@ function addAffine(point: Jacobian, ax: bigint, ay: bigint): Jacobian {
   return { x, y, z };
 }
 
-interface CombTable {
-  readonly xs: readonly FieldElement[];
-  readonly ys: readonly FieldElement[];
-}
-
-let combTable: CombTable | undefined;
+/**
+ * table[w][d] = d · 2^(8w) · G for d in 1..255, affine, in Montgomery limbs: point i holds x in
+ * doubles [24i, 24i + 12) and y in [24i + 12, 24i + 24). One contiguous array rather than an
+ * object per coordinate: k is random, so every lookup misses the cache, and a point that is 192
+ * contiguous bytes costs fewer misses than two objects found through pointers (measured: about
+ * 15 µs a signature).
+ */
+let combTable: Float64Array | undefined;
+const POINT_STRIDE = 2 * LIMB_COUNT;
 
 /**
- * table[w][d] = d · 2^(8w) · G for d in 1..255, in affine coordinates (Montgomery limbs); built
- * once on first use with bigint arithmetic (about 8,000 points, batch-normalized with one
+ * Built once on first use with bigint arithmetic (about 8,000 points, batch-normalized with one
  * inversion), which handles the doublings the construction runs into.
  */
-function table(): CombTable {
+function table(): Float64Array {
   if (combTable) return combTable;
   const base = Point.BASE.toAffine();
   const points: Jacobian[] = [];
@@ -106,17 +109,20 @@ function table(): CombTable {
     accumulator = (accumulator * (points[index] as Jacobian).z) % P;
   }
   let inverse = modularInverse(accumulator, P);
-  const xs: FieldElement[] = new Array(points.length);
-  const ys: FieldElement[] = new Array(points.length);
+  const flat = new Float64Array(points.length * POINT_STRIDE);
+  const coordinate = newElement();
   for (let index = points.length - 1; index >= 0; index--) {
     const point = points[index] as Jacobian;
     const zInverse = (inverse * (prefix[index] as bigint)) % P;
     inverse = (inverse * point.z) % P;
     const zz = (zInverse * zInverse) % P;
-    xs[index] = elementOf((point.x * zz) % P);
-    ys[index] = elementOf((((point.y * zz) % P) * zInverse) % P);
+    flat.set(writeElement(coordinate, (point.x * zz) % P), index * POINT_STRIDE);
+    flat.set(
+      writeElement(coordinate, (((point.y * zz) % P) * zInverse) % P),
+      index * POINT_STRIDE + LIMB_COUNT,
+    );
   }
-  combTable = { xs, ys };
+  combTable = flat;
   return combTable;
 }
 
@@ -132,6 +138,8 @@ const ONE = elementOf(1n);
 const accumulatorX = newElement();
 const accumulatorY = newElement();
 const accumulatorZ = newElement();
+const tableX = newElement();
+const tableY = newElement();
 const z1z1 = newElement();
 const u2 = newElement();
 const s2 = newElement();
@@ -183,19 +191,23 @@ function addAffineToAccumulator(x2: FieldElement, y2: FieldElement): void {
  */
 export function baseMultiplyX(scalar: bigint): bigint {
   if (scalar <= 0n || scalar >= N) throw new RangeError('scalar must be in (0, N)');
-  const { xs, ys } = table();
+  const points = table();
   let started = false;
   let rest = scalar;
   for (let window = 0; window < WINDOWS && rest > 0n; window++) {
     const digit = Number(rest & WINDOW_MASK);
     rest >>= BigInt(WINDOW_BITS);
     if (digit === 0) continue;
-    const index = window * (WINDOW_SIZE - 1) + digit - 1;
+    const offset = (window * (WINDOW_SIZE - 1) + digit - 1) * POINT_STRIDE;
+    for (let index = 0; index < LIMB_COUNT; index++) {
+      tableX[index] = points[offset + index]!;
+      tableY[index] = points[offset + LIMB_COUNT + index]!;
+    }
     if (started) {
-      addAffineToAccumulator(xs[index]!, ys[index]!);
+      addAffineToAccumulator(tableX, tableY);
     } else {
-      accumulatorX.set(xs[index]!);
-      accumulatorY.set(ys[index]!);
+      accumulatorX.set(tableX);
+      accumulatorY.set(tableY);
       accumulatorZ.set(ONE);
       started = true;
     }

@@ -3,7 +3,10 @@ import {
   elementOf,
   elementValue,
   type FieldElement,
+  foldTopLimb,
   LIMB_COUNT,
+  LIMB_RADIX,
+  limbCarry,
   newElement,
   normalize,
   STARK_FIELD_PRIME,
@@ -71,6 +74,8 @@ const CLOSING_CONSTANTS: readonly Lanes[] = [
   ...ROUND_CONSTANTS.slice(FULL_HALF + PARTIAL + 1).map(lanesOf),
 ];
 const PARTIAL_CONSTANTS: readonly FieldElement[] = partialConstants.map(elementOf);
+/** The constant each partial round adds for the next one (none after the last). */
+const NEXT_PARTIAL_CONSTANTS: readonly FieldElement[] = [...PARTIAL_CONSTANTS.slice(1), newElement()];
 const HALF_ELEMENT = elementOf(HALF);
 
 // Working memory of the permutation. Module-level so the hot loop allocates nothing; safe because
@@ -133,19 +138,34 @@ function permuteLanes(): void {
   normalize(u);
   normalize(v);
   const x = cubed[0];
+  for (let index = 0; index < LIMB_COUNT; index++) s2[index] = s2[index]! + PARTIAL_CONSTANTS[0]![index]!;
   for (let round = 0; round < PARTIAL; round++) {
-    // s2 + constant is u − 2x + constant with u normalized: within bounds without normalizing.
-    cubeWithConstant(x, s2, PARTIAL_CONSTANTS[round]!, false);
-    for (let index = 0; index < LIMB_COUNT; index++) {
+    // s2 already holds this round's constant: u − 2x + constant with u normalized (or, in round
+    // 0, a full round's a + b − 2c plus the constant) is within the multiplication bounds.
+    montgomerySquare(x, s2);
+    montgomeryMultiply(x, x, s2);
+    // One pass for the linear layer, the next round's constant and the normalization of u (which
+    // would otherwise grow by about 1.7 bits a round: u' = 2u + 4u_previous + 2x). Keeping u
+    // normalized keeps v = 2u and s2 = u − 2x within the multiplication bounds too.
+    const nextConstant = NEXT_PARTIAL_CONSTANTS[round]!;
+    let fromBelow = 0;
+    for (let index = 0; index < LIMB_COUNT - 1; index++) {
       const ui = u[index]!;
       const xi = x[index]!;
-      u[index] = 2 * (ui + v[index]! + xi);
+      const nextU = 2 * (ui + v[index]! + xi);
       v[index] = 2 * ui;
-      s2[index] = ui - 2 * xi;
+      s2[index] = ui - 2 * xi + nextConstant[index]!;
+      const high = limbCarry(nextU);
+      u[index] = nextU - high * LIMB_RADIX + fromBelow;
+      fromBelow = high;
     }
-    // u would grow by about 1.7 bits a round (u' = 2u + 4u_previous + 2x); one normalization a
-    // round keeps u, v = 2u and s2 = u − 2x all within the multiplication bounds.
-    normalize(u);
+    const top = LIMB_COUNT - 1;
+    const uTop = u[top]!;
+    const xTop = x[top]!;
+    u[top] = 2 * (uTop + v[top]! + xTop) + fromBelow;
+    v[top] = 2 * uTop;
+    s2[top] = uTop - 2 * xTop + nextConstant[top]!;
+    foldTopLimb(u);
   }
   // s0 = (u + v) / 2 and s1 = (u − v) / 2 in the field; u ± v is within 3·2^22 + 2^14 a limb.
   for (let index = 0; index < LIMB_COUNT; index++) {

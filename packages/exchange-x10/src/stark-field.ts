@@ -95,7 +95,17 @@ export function normalize(a: FieldElement): void {
     a[index] = value - high * RADIX + fromBelow;
     fromBelow = high;
   }
-  const top = a[LIMB_COUNT - 1]! + fromBelow;
+  a[LIMB_COUNT - 1] = a[LIMB_COUNT - 1]! + fromBelow;
+  foldTopLimb(a);
+}
+
+/**
+ * The second half of `normalize`, for callers that carried limbs 0..10 themselves (as
+ * `splitLimb` does) while computing them: folds what lies above bit 251 (limb 11 ≥ 2^9) back into
+ * limbs 0 and 8, since 2^251 ≡ −(17·2^192 + 1) mod P.
+ */
+export function foldTopLimb(a: FieldElement): void {
+  const top = a[LIMB_COUNT - 1]!;
   const excess = Math.floor(top * INVERSE_TOP_LIMB_RADIX);
   a[LIMB_COUNT - 1] = top - excess * TOP_LIMB_RADIX;
   a[0] = a[0]! - excess;
@@ -105,6 +115,13 @@ export function normalize(a: FieldElement): void {
   a[8] = limb8 - high8 * RADIX;
   a[9] = a[9]! + high8;
 }
+
+/** The part of a limb value above its low 22 bits (what `normalize` passes to the next limb). */
+export function limbCarry(value: number): number {
+  return Math.floor(value * INVERSE_RADIX);
+}
+
+export const LIMB_RADIX = RADIX;
 
 const plainResult = newElement();
 const normalizedScratch = newElement();
