@@ -79,7 +79,7 @@ const NEXT_PARTIAL_CONSTANTS: readonly FieldElement[] = [...PARTIAL_CONSTANTS.sl
 const HALF_ELEMENT = elementOf(HALF);
 
 // Working memory of the permutation. Module-level so the hot loop allocates nothing; safe because
-// `permute` runs to completion without calling out (JavaScript is single-threaded).
+// `permuteLanes` runs to completion without calling out (JavaScript is single-threaded).
 const s0 = newElement();
 const s1 = newElement();
 const s2 = newElement();
@@ -177,59 +177,56 @@ function permuteLanes(): void {
   for (let round = 0; round < FULL_HALF; round++) fullRound(CLOSING_CONSTANTS[round]!);
 }
 
-/** The Poseidon permutation on canonical field elements (kept for tests and reference). */
-export function permute(state0: bigint, state1: bigint, state2: bigint): [bigint, bigint, bigint] {
-  writeElement(s0, state0);
-  writeElement(s1, state1);
-  writeElement(s2, state2);
-  permuteLanes();
-  return [elementValue(s0), elementValue(s1), elementValue(s2)];
-}
-
 /**
  * A sponge state after absorbing a prefix, to continue from (the constant head of a message).
- * Opaque: three lanes of limbs, never modified once returned.
+ * Opaque: the three lanes in limbs, never modified once returned.
  */
 export interface SpongeState {
-  readonly lanes: Float64Array;
+  readonly lanes: readonly [FieldElement, FieldElement, FieldElement];
 }
 
-const LANE_LENGTH = LIMB_COUNT;
-export const EMPTY_SPONGE: SpongeState = { lanes: new Float64Array(3 * LANE_LENGTH) };
+export const EMPTY_SPONGE: SpongeState = { lanes: [newElement(), newElement(), newElement()] };
 
-const input0 = newElement();
-const input1 = newElement();
+const input = newElement();
+
+/** Adds a value to a lane. The lanes are sums of a few reduced elements; one more stays in range. */
+function addInput(lane: FieldElement, value: bigint): void {
+  writeElement(input, value);
+  for (let index = 0; index < LIMB_COUNT; index++) lane[index] = lane[index]! + input[index]!;
+}
+
+/** Loads a state into the working lanes and absorbs pairs of values (an even count). */
+function absorbPairs(state: SpongeState, values: readonly bigint[], count: number): void {
+  s0.set(state.lanes[0]);
+  s1.set(state.lanes[1]);
+  s2.set(state.lanes[2]);
+  for (let index = 0; index < count; index += 2) {
+    addInput(s0, values[index]!);
+    addInput(s1, values[index + 1]!);
+    permuteLanes();
+  }
+}
 
 /** Absorbs pairs of elements (the input length must be even). */
 export function absorb(state: SpongeState, values: readonly bigint[]): SpongeState {
   if (values.length % 2 !== 0) throw new RangeError('absorb takes an even number of elements');
-  const lanes = state.lanes;
-  s0.set(lanes.subarray(0, LANE_LENGTH));
-  s1.set(lanes.subarray(LANE_LENGTH, 2 * LANE_LENGTH));
-  s2.set(lanes.subarray(2 * LANE_LENGTH));
-  for (let index = 0; index < values.length; index += 2) {
-    // The state lanes are sums of a few reduced elements; adding one more stays in range, and
-    // the first round normalizes before it multiplies.
-    writeElement(input0, values[index]!);
-    writeElement(input1, values[index + 1]!);
-    for (let limb = 0; limb < LIMB_COUNT; limb++) {
-      s0[limb] = s0[limb]! + input0[limb]!;
-      s1[limb] = s1[limb]! + input1[limb]!;
-    }
-    permuteLanes();
-  }
-  const next = new Float64Array(3 * LANE_LENGTH);
-  next.set(s0, 0);
-  next.set(s1, LANE_LENGTH);
-  next.set(s2, 2 * LANE_LENGTH);
-  return { lanes: next };
+  absorbPairs(state, values, values.length);
+  return { lanes: [Float64Array.from(s0), Float64Array.from(s1), Float64Array.from(s2)] };
 }
 
 /** Finishes `poseidonHashMany`: absorbs the rest with Starknet's padding (1, then 0s) and squeezes. */
 export function finish(state: SpongeState, rest: readonly bigint[]): bigint {
-  const padded = [...rest, 1n];
-  if (padded.length % 2 === 1) padded.push(0n);
-  return elementValue(absorb(state, padded).lanes.subarray(0, LANE_LENGTH));
+  const pairs = rest.length - (rest.length % 2);
+  absorbPairs(state, rest, pairs);
+  // The padding: (1, 0) after an even count, (last, 1) after an odd one.
+  if (pairs === rest.length) {
+    addInput(s0, 1n);
+  } else {
+    addInput(s0, rest[pairs]!);
+    addInput(s1, 1n);
+  }
+  permuteLanes();
+  return elementValue(s0);
 }
 
 /** `poseidonHashMany` of Starknet. */

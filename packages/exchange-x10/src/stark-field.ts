@@ -138,13 +138,3 @@ export function elementValue(a: FieldElement): bigint {
   }
   return value >= P ? value - P : value;
 }
-
-/** out = a + b (limb-wise; see the bounds in the module comment). */
-export function add(out: FieldElement, a: FieldElement, b: FieldElement): void {
-  for (let index = 0; index < LIMB_COUNT; index++) out[index] = a[index]! + b[index]!;
-}
-
-/** out = a − b (limb-wise). */
-export function subtract(out: FieldElement, a: FieldElement, b: FieldElement): void {
-  for (let index = 0; index < LIMB_COUNT; index++) out[index] = a[index]! - b[index]!;
-}
