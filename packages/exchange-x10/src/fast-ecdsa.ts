@@ -27,7 +27,9 @@ const N_BIT_LENGTH = 252;
 const WINDOW_BITS = 8;
 const WINDOWS = Math.ceil(N_BIT_LENGTH / WINDOW_BITS);
 const WINDOW_SIZE = 1 << WINDOW_BITS;
-const WINDOW_MASK = BigInt(WINDOW_SIZE - 1);
+const DIGITS_PER_CHUNK = 6;
+const CHUNK_BITS = BigInt(WINDOW_BITS * DIGITS_PER_CHUNK);
+const CHUNK_MASK = (1n << CHUNK_BITS) - 1n;
 
 function modP(value: bigint): bigint {
   const reduced = value % P;
@@ -193,10 +195,16 @@ export function baseMultiplyX(scalar: bigint): bigint {
   if (scalar <= 0n || scalar >= N) throw new RangeError('scalar must be in (0, N)');
   const points = table();
   let started = false;
+  let chunk = 0;
   let rest = scalar;
-  for (let window = 0; window < WINDOWS && rest > 0n; window++) {
-    const digit = Number(rest & WINDOW_MASK);
-    rest >>= BigInt(WINDOW_BITS);
+  for (let window = 0; window < WINDOWS; window++) {
+    // The 8-bit digits come from 48-bit chunks (exact as numbers): six windows per bigint step.
+    if (window % DIGITS_PER_CHUNK === 0) {
+      chunk = Number(rest & CHUNK_MASK);
+      rest >>= CHUNK_BITS;
+    }
+    const digit = chunk % WINDOW_SIZE;
+    chunk = (chunk - digit) / WINDOW_SIZE;
     if (digit === 0) continue;
     const offset = (window * (WINDOW_SIZE - 1) + digit - 1) * POINT_STRIDE;
     for (let index = 0; index < LIMB_COUNT; index++) {

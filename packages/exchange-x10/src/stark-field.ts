@@ -40,6 +40,7 @@ const INVERSE_TOP_LIMB_RADIX = 2 ** -9;
 const P_LIMB_8 = 17 * 2 ** 16;
 const MONTGOMERY_R = 2n ** 264n;
 const MASK_44 = 2n ** 44n - 1n;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** A field element: 12 limbs of 22 bits in Montgomery form (see the module comment). */
 export type FieldElement = Float64Array;
@@ -50,6 +51,16 @@ export function newElement(): FieldElement {
 
 /** The plain limbs of an integer in [0, 2^264) (not Montgomery form). */
 function writeLimbs(out: FieldElement, value: bigint): void {
+  if (value <= MAX_SAFE) {
+    // Most order fields (amounts, ids, timestamps, nonces) are small: split them as numbers.
+    let rest = Number(value);
+    for (let index = 0; index < LIMB_COUNT; index++) {
+      const high = Math.floor(rest * INVERSE_RADIX);
+      out[index] = rest - high * RADIX;
+      rest = high;
+    }
+    return;
+  }
   // Two limbs per bigint operation: a 44-bit chunk is still exact as a number.
   let rest = value;
   for (let index = 0; index < LIMB_COUNT; index += 2) {

@@ -105,13 +105,18 @@ describe('Stark field on float64 limbs', () => {
 
   it('converts in and out of Montgomery form, reducing any bigint first', () => {
     const element = new Float64Array(LIMB_COUNT);
-    for (const value of [0n, 1n, P - 1n, P, P + 7n, 2n ** 256n + 3n, -1n, -P - 2n]) {
+    // Integers up to 2^53 − 1 take the all-number path, larger ones the bigint path.
+    const smallEdges = [2n ** 22n - 1n, 2n ** 22n, 2n ** 44n + 5n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n];
+    for (const value of [0n, 1n, ...smallEdges, P - 1n, P, P + 7n, 2n ** 256n + 3n, -1n, -P - 2n]) {
       expect(elementValue(writeElement(element, value))).toBe(mod(value));
     }
     fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: P - 1n }), (value) => {
-        expect(elementValue(writeElement(element, value))).toBe(value);
-      }),
+      fc.property(
+        fc.oneof(fc.bigInt({ min: 0n, max: P - 1n }), fc.bigInt({ min: 0n, max: 2n ** 60n })),
+        (value) => {
+          expect(elementValue(writeElement(element, value))).toBe(value);
+        },
+      ),
       { seed: 33, numRuns: 200 },
     );
   });
