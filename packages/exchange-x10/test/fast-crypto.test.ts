@@ -1,7 +1,7 @@
-import { poseidonHashMany, sign } from '@scure/starknet';
+import { Point, poseidonHashMany, sign } from '@scure/starknet';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { signFast } from '../src/fast-ecdsa';
+import { baseMultiplyX, signFast } from '../src/fast-ecdsa';
 import { poseidonHashManyFast } from '../src/fast-poseidon';
 
 const P = 2n ** 251n + 17n * 2n ** 192n + 1n;
@@ -23,6 +23,22 @@ describe('fast Poseidon and ECDSA equal @scure/starknet', () => {
     for (const values of [[0n], [P - 1n, P - 1n, P - 1n], [0n, 0n, 0n, 0n]]) {
       expect(poseidonHashManyFast(values)).toBe(poseidonHashMany(values));
     }
+  });
+
+  it('k·G at window and chunk boundaries, with zero windows, and near N', () => {
+    const scalars = [1n, 2n, 255n, 256n, 257n, 2n ** 48n - 1n, 2n ** 48n, 2n ** 48n + 1n, 2n ** 96n + 255n];
+    scalars.push(2n ** 248n, 2n ** 251n - 1n, 2n ** 251n, N - 1n, N - 2n, N - 256n, (N - 1n) / 2n);
+    for (const scalar of scalars) {
+      expect(baseMultiplyX(scalar)).toBe(Point.BASE.multiply(scalar).toAffine().x);
+    }
+    fc.assert(
+      fc.property(fc.bigInt({ min: 1n, max: N - 1n }), (scalar) => {
+        expect(baseMultiplyX(scalar)).toBe(Point.BASE.multiply(scalar).toAffine().x);
+      }),
+      { seed: 13, numRuns: 60 },
+    );
+    expect(() => baseMultiplyX(0n)).toThrow(RangeError);
+    expect(() => baseMultiplyX(N)).toThrow(RangeError);
   });
 
   it('signatures (RFC 6979 k) on random hashes and keys', () => {
