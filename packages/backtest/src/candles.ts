@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { ConfigError } from '@perpkit/core';
 import {
   type ProgressListener,
@@ -185,6 +185,9 @@ export class CandleFile {
   /** (previous, time) pairs seen while the interval is still being inferred. */
   private readonly early: [number, number][] = [];
   format: Exclude<CandleFormat, 'auto'> | undefined;
+  /** The file's size in bytes. */
+  readonly totalBytes: number;
+  private parsed = 0;
 
   constructor(readonly options: CandleSourceOptions) {
     if (!existsSync(options.path))
@@ -193,6 +196,15 @@ export class CandleFile {
         code: 'CONFIG_NOT_FOUND',
       });
     this.interval = options.interval;
+    this.totalBytes = statSync(options.path).size;
+  }
+
+  /**
+   * Bytes of the file turned into bars so far (not merely read from disk): progress that moves with
+   * the bars handed out, and reaches `totalBytes` when the last bar is out.
+   */
+  get bytesParsed(): number {
+    return this.parsed;
   }
 
   report(): DataQualityReport {
@@ -216,6 +228,7 @@ export class CandleFile {
     const from = options.from ?? Number.NEGATIVE_INFINITY;
     const to = options.to ?? Number.POSITIVE_INFINITY;
     const timeFormat = options.timeFormat ?? 'auto';
+    this.parsed = 0;
     let previous = Number.NEGATIVE_INFINITY;
     // One row is held back so `dropLast` can drop the file's final bar.
     let held = false;
@@ -285,7 +298,12 @@ export class CandleFile {
       ((options.format === undefined || options.format === 'auto') && options.path.endsWith('.json'))
     ) {
       this.format = 'freqtrade-json';
-      for await (const rows of readJsonRowBatches(options.path, options.onProgress)) {
+      let chunkEnd = 0;
+      const onChunk: ProgressListener = (read, total) => {
+        chunkEnd = read;
+        options.onProgress?.(read, total);
+      };
+      for await (const rows of readJsonRowBatches(options.path, onChunk)) {
         for (const row of rows) {
           const full = accept(
             Number(row[0]) - offset,
@@ -300,11 +318,14 @@ export class CandleFile {
             batch.length = 0;
           }
         }
+        this.parsed = chunkEnd;
       }
     } else {
       let layout: Layout | undefined;
       for await (const lines of readLineBatches(options.path, options.onProgress)) {
         for (const line of lines) {
+          // ASCII data: one byte per character, plus the line break.
+          this.parsed += line.length + 1;
           if (line.length === 0 || line === '\r') continue;
           if (!layout) {
             layout = detectLayout(options.path, line, options);
@@ -330,6 +351,7 @@ export class CandleFile {
         }
       }
     }
+    this.parsed = this.totalBytes;
     if (this.interval === undefined && this.early.length > 0) this.inferInterval();
     if (held) {
       if (options.dropLast) this.quality.filtered += 1;
