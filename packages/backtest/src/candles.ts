@@ -2,9 +2,11 @@ import { existsSync, statSync } from 'node:fs';
 import { ConfigError } from '@perpkit/core';
 import {
   type ProgressListener,
+  parseNumberBytes,
   parseTime,
+  parseTimeBytes,
   readJsonRowBatches,
-  readLineBatches,
+  readLineChunks,
   splitCsvLine,
   type TimeFormat,
 } from './text';
@@ -321,29 +323,96 @@ export class CandleFile {
         this.parsed = chunkEnd;
       }
     } else {
+      // Bytes straight to numbers: no string per line or per field (a line with quotes, rare in
+      // market data, takes the string path).
       let layout: Layout | undefined;
-      for await (const lines of readLineBatches(options.path, options.onProgress)) {
-        for (const line of lines) {
-          // ASCII data: one byte per character, plus the line break.
-          this.parsed += line.length + 1;
-          if (line.length === 0 || line === '\r') continue;
-          if (!layout) {
-            layout = detectLayout(options.path, line, options);
-            this.format = layout.format;
-            if (layout.hasHeader) continue;
+      let needed = 0;
+      let starts = new Int32Array(0);
+      let ends = new Int32Array(0);
+      const parse = (buffer: Buffer, column: number, count: number): number =>
+        column < count
+          ? parseNumberBytes(buffer, starts[column] as number, ends[column] as number)
+          : Number.NaN;
+      for await (const { buffer, end: chunkEnd } of readLineChunks(options.path, options.onProgress)) {
+        const chunkStart = chunkEnd - buffer.length;
+        let lineStart = 0;
+        while (lineStart < buffer.length) {
+          let lineEnd = buffer.indexOf(10, lineStart);
+          if (lineEnd === -1) lineEnd = buffer.length;
+          const next = lineEnd + 1;
+          this.parsed = chunkStart + Math.min(next, buffer.length);
+          let stop = lineEnd;
+          if (stop > lineStart && buffer[stop - 1] === 13) stop -= 1;
+          if (stop === lineStart) {
+            lineStart = next;
+            continue;
           }
-          const fields = splitCsvLine(line);
+          if (!layout) {
+            layout = detectLayout(options.path, buffer.toString('utf8', lineStart, lineEnd), options);
+            this.format = layout.format;
+            const { indexes } = layout;
+            needed =
+              Math.max(indexes.time, indexes.open, indexes.high, indexes.low, indexes.close, indexes.volume) +
+              1;
+            starts = new Int32Array(needed);
+            ends = new Int32Array(needed);
+            if (layout.hasHeader) {
+              lineStart = next;
+              continue;
+            }
+          }
           const { indexes } = layout;
-          const time = parseTime(fields[indexes.time] as string, timeFormat) - offset;
-          const volume = indexes.volume === -1 ? 0 : Number(fields[indexes.volume]);
-          const full = accept(
-            time,
-            Number(fields[indexes.open]),
-            Number(fields[indexes.high]),
-            Number(fields[indexes.low]),
-            Number(fields[indexes.close]),
-            volume,
-          );
+          let count = 0;
+          let fieldStart = lineStart;
+          let quoted = false;
+          for (let index = lineStart; index < stop && count < needed; index += 1) {
+            const code = buffer[index];
+            if (code === 44) {
+              starts[count] = fieldStart;
+              ends[count] = index;
+              count += 1;
+              fieldStart = index + 1;
+            } else if (code === 34) {
+              quoted = true;
+              break;
+            }
+          }
+          let full: boolean;
+          if (quoted) {
+            const fields = splitCsvLine(buffer.toString('utf8', lineStart, lineEnd));
+            full = accept(
+              parseTime(fields[indexes.time] as string, timeFormat) - offset,
+              Number(fields[indexes.open]),
+              Number(fields[indexes.high]),
+              Number(fields[indexes.low]),
+              Number(fields[indexes.close]),
+              indexes.volume === -1 ? 0 : Number(fields[indexes.volume]),
+            );
+          } else {
+            if (count < needed) {
+              starts[count] = fieldStart;
+              ends[count] = stop;
+              count += 1;
+            }
+            const time =
+              indexes.time < count
+                ? parseTimeBytes(
+                    buffer,
+                    starts[indexes.time] as number,
+                    ends[indexes.time] as number,
+                    timeFormat,
+                  )
+                : Number.NaN;
+            full = accept(
+              time - offset,
+              parse(buffer, indexes.open, count),
+              parse(buffer, indexes.high, count),
+              parse(buffer, indexes.low, count),
+              parse(buffer, indexes.close, count),
+              indexes.volume === -1 ? 0 : parse(buffer, indexes.volume, count),
+            );
+          }
+          lineStart = next;
           if (full) {
             yield batch;
             batch.length = 0;
