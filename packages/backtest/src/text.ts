@@ -1,4 +1,5 @@
 import { createReadStream, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 
 export type ProgressListener = (bytesRead: number, totalBytes: number) => void;
 
@@ -309,28 +310,40 @@ function isPlainNumber(buffer: Uint8Array, start: number, end: number): boolean 
 /**
  * Reads a file in chunks of bytes and yields the complete lines of each chunk as one buffer (the
  * partial last line is carried over), so a parser can work on bytes without making a string per
- * line. `end` is the file offset just past the chunk's last line.
+ * line. One buffer is reused (the carried bytes move to its front): a yielded chunk is valid until
+ * the next is asked for. `end` is the file offset just past the chunk's last line.
  */
 export async function* readLineChunks(
   path: string,
   onProgress?: ProgressListener,
+  chunkSize = 1 << 20,
 ): AsyncGenerator<{ readonly buffer: Buffer; readonly end: number }> {
   const total = statSync(path).size;
-  let read = 0;
-  let carry: Buffer | undefined;
-  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    read += chunk.length;
-    const data = carry ? Buffer.concat([carry, chunk]) : chunk;
-    const lastBreak = data.lastIndexOf(10);
-    onProgress?.(read, total);
-    if (lastBreak === -1) {
-      carry = data;
-      continue;
+  const handle = await open(path, 'r');
+  try {
+    let buffer = Buffer.allocUnsafe(chunkSize);
+    let filled = 0;
+    let position = 0;
+    for (;;) {
+      if (filled === buffer.length) {
+        // A line longer than the buffer: grow it.
+        const larger = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(larger, 0, 0, filled);
+        buffer = larger;
+      }
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, position);
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      filled += bytesRead;
+      onProgress?.(position, total);
+      const lastBreak = buffer.lastIndexOf(10, filled - 1);
+      if (lastBreak === -1) continue;
+      yield { buffer: buffer.subarray(0, lastBreak + 1), end: position - (filled - lastBreak - 1) };
+      buffer.copyWithin(0, lastBreak + 1, filled);
+      filled -= lastBreak + 1;
     }
-    carry = lastBreak + 1 < data.length ? data.subarray(lastBreak + 1) : undefined;
-    yield { buffer: data.subarray(0, lastBreak + 1), end: read - (data.length - lastBreak - 1) };
+    if (filled > 0) yield { buffer: buffer.subarray(0, filled), end: position };
+  } finally {
+    await handle.close();
   }
-  if (carry && carry.length > 0) yield { buffer: carry, end: read };
-  onProgress?.(total, total);
 }

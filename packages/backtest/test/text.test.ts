@@ -4,7 +4,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CandleFile, loadAllCandles } from '../src/candles';
-import { parseNumberBytes, parseTime, parseTimeBytes, type TimeFormat } from '../src/text';
+import { parseNumberBytes, parseTime, parseTimeBytes, readLineChunks, type TimeFormat } from '../src/text';
 
 const bytes = (text: string) => Buffer.from(`x${text}y`);
 const numberOf = (text: string) => parseNumberBytes(bytes(text), 1, 1 + Buffer.byteLength(text));
@@ -84,5 +84,25 @@ describe('parsing numbers and times from bytes gives exactly what the string par
     const expected = await read(plain);
     expect(expected).toHaveLength(3);
     expect(await read(messy)).toEqual(expected);
+  });
+});
+
+describe('reading lines from bytes', () => {
+  it('hands out every line once, whatever the chunk size, including lines longer than a chunk', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'perpkit-chunks-'));
+    const file = path.join(dir, 'lines.txt');
+    const lines = Array.from({ length: 500 }, (_, index) => `${index},${'x'.repeat((index * 37) % 300)}`);
+    writeFileSync(file, lines.join('\n'));
+    for (const size of [16, 64, 1000, 1 << 20]) {
+      let text = '';
+      let end = 0;
+      for await (const chunk of readLineChunks(file, undefined, size)) {
+        text += chunk.buffer.toString('utf8');
+        expect(chunk.end).toBe(Buffer.byteLength(text));
+        end = chunk.end;
+      }
+      expect(text.split('\n')).toEqual(lines);
+      expect(end).toBe(Buffer.byteLength(lines.join('\n')));
+    }
   });
 });
