@@ -619,27 +619,25 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       stream.index = length;
       end = (times[length - 1] as number) + interval;
     } else {
-      // Several streams: one cycle per distinct close time, until a batch runs out.
-      for (;;) {
+      // Several streams: one cycle per distinct close time, until a batch runs out. The next close
+      // of each stream is kept in a typed array, so a step scans numbers, not stream objects.
+      const live = streams.filter((stream) => !stream.done);
+      const nextClose = new Float64Array(live.length);
+      live.forEach((stream, position) => {
+        nextClose[position] = (stream.batch.time[stream.index] as number) + stream.interval;
+      });
+      let exhausted = false;
+      while (!exhausted) {
         let closeTime = Number.POSITIVE_INFINITY;
-        let exhausted = false;
-        for (const stream of streams) {
-          if (stream.done) continue;
-          if (stream.index >= stream.batch.length) {
-            exhausted = true;
-            break;
-          }
-          const candidate = (stream.batch.time[stream.index] as number) + stream.interval;
-          if (candidate < closeTime) closeTime = candidate;
-        }
-        if (exhausted) break;
+        for (let position = 0; position < nextClose.length; position += 1)
+          if ((nextClose[position] as number) < closeTime) closeTime = nextClose[position] as number;
         clock.advanceTo(closeTime);
-        for (const stream of streams) {
-          if (stream.done) continue;
+        for (let position = 0; position < live.length; position += 1) {
+          if (nextClose[position] !== closeTime) continue;
+          const stream = live[position] as Stream;
           const batch = stream.batch;
           const index = stream.index;
           const time = batch.time[index] as number;
-          if (time + stream.interval !== closeTime) continue;
           const funding = stream.funding;
           if (funding !== undefined && funding.nextTime <= time)
             funding.settle(time, batch.open[index] as number);
@@ -657,6 +655,10 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
           );
           bars += 1;
           stream.index = index + 1;
+          // A stream whose batch ran out ends the run of steps after this one: its next bar (in
+          // its next batch) closes later than this step, but maybe before the others' next bars.
+          if (stream.index >= batch.length) exhausted = true;
+          else nextClose[position] = (batch.time[stream.index] as number) + stream.interval;
         }
         const outcome = engine.cycle();
         if (outcome instanceof Promise) await outcome;
