@@ -677,7 +677,7 @@ describe('regimes, reasons and hand-computed results end to end', () => {
     expect(result.summary.finalEquity).toBeCloseTo(10_000 + 19.58 - 3.213, 9);
   });
 
-  it('a strategy that labels regimes gets a per-regime breakdown in the result, the text and the report', async () => {
+  it('a strategy that labels regimes gets a per-regime breakdown in the result and the report', async () => {
     const result = await runBacktest({
       venues: [scriptVenue],
       instruments: [{ exchange: 'sim', symbol: 'BTC', candles: { path: scriptFile() } }],
