@@ -168,7 +168,7 @@ interface Stream {
   readonly file: CandleFile;
   readonly iterator: AsyncIterator<CandleBatch>;
   readonly sim: SimExchange;
-  interval: number;
+  readonly interval: number;
   batch: CandleBatch;
   index: number;
   done: boolean;
@@ -371,45 +371,55 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     }
   }
 
-  const clock = new SimulatedClock(0);
-  const sims = new Map<string, SimExchange>();
-  for (const venue of options.venues) sims.set(venue.id, new SimExchange(venue.sim, { id: venue.id, clock }));
-
-  const streams: Stream[] = options.instruments.map((instrument) => {
+  // Open every candle stream and read its first batch: the earliest bar starts the clock.
+  const opened: {
+    instrument: BacktestInstrument;
+    file: CandleFile;
+    iterator: AsyncIterator<CandleBatch>;
+    batch: CandleBatch;
+    bytes: number;
+  }[] = [];
+  for (const instrument of options.instruments) {
     const file = new CandleFile(instrument.candles);
     const source =
       instrument.resample === undefined
         ? file.batches()
         : resampleBatches(file.batches(), intervalMs(instrument.resample), { dropPartial: false });
+    const iterator = source[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    const batch = first.done || first.value.length === 0 ? EMPTY_BATCH : first.value;
+    opened.push({ instrument, file, iterator, batch, bytes: file.bytesParsed });
+  }
+  const firstTimes = opened
+    .filter((entry) => entry.batch.length > 0)
+    .map((entry) => entry.batch.time[0] as number);
+  if (firstTimes.length === 0)
+    throw new ConfigError('no candles in range: every candle file is empty after filtering');
+  const start = Math.min(...firstTimes);
+  const clock = new SimulatedClock(start);
+  const sims = new Map<string, SimExchange>();
+  for (const venue of options.venues) sims.set(venue.id, new SimExchange(venue.sim, { id: venue.id, clock }));
+
+  const streams: Stream[] = opened.map(({ instrument, file, iterator, batch, bytes }) => {
+    const inferred = batch.length > 1 ? (batch.time[1] as number) - (batch.time[0] as number) : 60_000;
     return {
       instrument,
       symbol: instrument.symbol,
       file,
-      iterator: source[Symbol.asyncIterator](),
+      iterator,
       sim: sims.get(instrument.exchange) as SimExchange,
-      interval: 0,
-      batch: EMPTY_BATCH,
+      interval:
+        instrument.resample !== undefined
+          ? intervalMs(instrument.resample)
+          : (instrument.candles.interval ?? file.barInterval ?? inferred),
+      batch,
       index: 0,
-      done: false,
+      done: batch.length === 0,
       batchStartBytes: 0,
-      batchEndBytes: 0,
+      batchEndBytes: bytes,
       funding: undefined,
     };
   });
-  for (const stream of streams) {
-    await refill(stream);
-    const batch = stream.batch;
-    const inferred = batch.length > 1 ? (batch.time[1] as number) - (batch.time[0] as number) : 60_000;
-    stream.interval =
-      stream.instrument.resample !== undefined
-        ? intervalMs(stream.instrument.resample)
-        : (stream.instrument.candles.interval ?? stream.file.barInterval ?? inferred);
-  }
-  const firstTimes = streams.filter((stream) => !stream.done).map((stream) => stream.batch.time[0] as number);
-  if (firstTimes.length === 0)
-    throw new ConfigError('no candles in range: every candle file is empty after filtering');
-  const start = Math.min(...firstTimes);
-  clock.advanceTo(start);
 
   const fundingFiles: FundingFile[] = [];
   const markFiles: CandleFile[] = [];
