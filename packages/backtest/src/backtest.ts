@@ -579,6 +579,16 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     });
   };
 
+  // Venues wait on the clock for acknowledgement latency and order expiry. Moving the clock past
+  // such a wait resolves it; the venue's work then runs as a microtask, so the loop lets it run
+  // before feeding the next bar (only when a wait was due: a quiet bar pays one comparison).
+  const advance = (time: number): boolean => {
+    const wake = clock.nextWakeTime();
+    clock.advanceTo(time);
+    return wake !== undefined && wake <= time;
+  };
+  const timersDone = () => new Promise<void>((resolve) => setImmediate(resolve));
+
   let engineNanos = 0n;
   let end: number | undefined;
   for (;;) {
@@ -606,7 +616,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       for (let index = stream.index; index < length; index += 1) {
         const time = times[index] as number;
         const closeTime = time + interval;
-        clock.advanceTo(closeTime);
+        if (advance(closeTime)) await timersDone();
         if (funding !== undefined && funding.nextTime <= time) funding.settle(time, open[index] as number);
         sim.processCandle(
           symbol,
@@ -641,7 +651,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
         let closeTime = Number.POSITIVE_INFINITY;
         for (let position = 0; position < nextClose.length; position += 1)
           if ((nextClose[position] as number) < closeTime) closeTime = nextClose[position] as number;
-        clock.advanceTo(closeTime);
+        if (advance(closeTime)) await timersDone();
         for (let position = 0; position < live.length; position += 1) {
           if (nextClose[position] !== closeTime) continue;
           const stream = live[position] as Stream;

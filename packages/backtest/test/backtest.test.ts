@@ -294,6 +294,60 @@ describe('several instruments and venues on one clock', () => {
     }
   });
 
+  it("a venue's acknowledgement latency runs on the shared clock, not at its instrument's next bar", async () => {
+    const transitions: [string, number][] = [];
+    const trader: ComponentSpec<Strategy> = {
+      id: 'trader',
+      create: (context) => {
+        let sent = false;
+        return {
+          instruments: [
+            { exchange: 'sim', symbol: 'BTC', channels: ['candles'] },
+            { exchange: 'sim', symbol: 'ETH', channels: ['candles'] },
+          ],
+          onCycle: (state) => {
+            if (sent || !state.candles('sim', 'ETH')?.last()) return undefined;
+            sent = true;
+            return [
+              {
+                intent: 'open',
+                exchange: 'sim',
+                symbol: 'ETH',
+                side: 'buy',
+                quantity: 0.01,
+                reasons: [{ code: 'TEST', message: 'one order' }],
+              },
+            ];
+          },
+          onOrder: (order) => {
+            transitions.push([order.status, context.clock.now()]);
+          },
+        };
+      },
+    };
+    const to = Date.parse('2025-05-30T19:00:00Z');
+    await runBacktest({
+      venues: [{ ...twoMarkets, sim: { ...twoMarkets.sim, ackLatencyMs: 5_000 } }],
+      instruments: [
+        { exchange: 'sim', symbol: 'BTC', candles: { path: BYBIT_BTC_1M, to } },
+        {
+          exchange: 'sim',
+          symbol: 'ETH',
+          candles: { path: at('cobra0506-bybit-linear/ETHUSDT_1m.csv'), to },
+          resample: '1h',
+        },
+      ],
+      strategies: [trader],
+    });
+    // Sent at 17:00 (the first ETH hour's close); acknowledged 5 s later, seen when the clock
+    // passes 17:00:05 at the 17:01 step, not when the next ETH bar arrives at 18:00.
+    expect(transitions.slice(0, 2)).toEqual([
+      ['pending', Date.parse('2025-05-30T17:00:00Z')],
+      ['open', Date.parse('2025-05-30T17:01:00Z')],
+    ]);
+    expect(transitions.at(-1)?.[0]).toBe('filled');
+  });
+
   it('two venues: Binance 8h and Hyperliquid 1h funding settle on one clock, each at its own cadence', async () => {
     const from = Date.parse('2026-04-27T00:00:00Z');
     const to = Date.parse('2026-05-11T00:00:00Z');
