@@ -3,10 +3,15 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   type BacktestInstrument,
+  type BacktestProgress,
   type BacktestResult,
   intervalMs,
-  renderHtmlReport,
+  resultJsonChunks,
   runBacktest,
+  type TradeRecord,
+  TradeSpool,
+  writeHtmlReport,
+  writeResultJson,
 } from '@perpkit/backtest';
 import { ConfigError, type ConfigIssue, createConsoleLogger, type LogLevel, z } from '@perpkit/core';
 import { builtinPlugins } from './builtins';
@@ -50,7 +55,9 @@ Config section:
         timezoneOffsetHours: 0     naive times are in this UTC offset
         interval: 1m               bar length (default: inferred)
         resample: 1h               aggregate to this interval (5m, 1h, 4h, ...)
-        dropLast: false            drop the last bar (captured before it closed)
+        dropLast: false            drop the file's last bar (captured before it closed); set it
+                                   for the silertrades gravestone 1h files, whose last bar is
+                                   unfinished
         funding: path | { path, format, symbol, intervalHours, timezoneOffsetHours }
                                    funding history; settlements happen at its times
         marks: path                mark-price candles; funding settles at the mark
@@ -233,25 +240,41 @@ export function readBacktestSection(
   return { section, instruments };
 }
 
-function progressBar(
-  io: CliIo,
-): ((progress: { bytesRead: number; totalBytes: number; bars: number }) => void) | undefined {
+/**
+ * A progress bar on stderr when it is a terminal: bars fed to the engine against an estimate of
+ * the total that converges as the files are consumed (by the engine, not merely read), redrawn at
+ * most every 100 ms, ended by one newline when the run is done.
+ */
+export function progressBar(
+  io: Pick<CliIo, 'stderr'>,
+  now: () => number = Date.now,
+): ((progress: BacktestProgress) => void) | undefined {
   if (!io.stderr.isTTY) return undefined;
-  const started = Date.now();
-  let last = 0;
-  return ({ bytesRead, totalBytes, bars }) => {
-    const now = Date.now();
-    if (now - last < 100 && bytesRead < totalBytes) return;
-    last = now;
-    const share = totalBytes > 0 ? Math.min(1, bytesRead / totalBytes) : 0;
+  const started = now();
+  let last = Number.NEGATIVE_INFINITY;
+  let finished = false;
+  return (progress) => {
+    if (finished) return;
+    const time = now();
+    if (!progress.done && time - last < 100) return;
+    last = time;
+    const share = Math.min(1, Math.max(0, progress.fraction));
     const width = 30;
     const filled = Math.round(share * width);
-    const elapsed = (now - started) / 1000;
+    const elapsed = (time - started) / 1000;
     const eta = share > 0 ? elapsed / share - elapsed : 0;
+    const estimate =
+      progress.done || progress.estimatedBars === undefined
+        ? ''
+        : ` of ~${progress.estimatedBars.toLocaleString('en-US')}`;
+    const tail = progress.done ? `${elapsed.toFixed(1)}s` : `${elapsed.toFixed(1)}s  ETA ${eta.toFixed(1)}s`;
     io.stderr.write(
-      `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(share * 100).toFixed(0).padStart(3)}%  ${bars.toLocaleString('en-US')} bars  ${elapsed.toFixed(1)}s  ETA ${eta.toFixed(1)}s `,
+      `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(share * 100).toFixed(0).padStart(3)}%  ${progress.bars.toLocaleString('en-US')}${estimate} bars  ${tail} `,
     );
-    if (bytesRead >= totalBytes) io.stderr.write('\n');
+    if (progress.done) {
+      finished = true;
+      io.stderr.write('\n');
+    }
   };
 }
 
@@ -274,6 +297,18 @@ function summaryText(result: BacktestResult, title: string): string {
     ['engine', `${s.engineMs.toFixed(1)} ms (${Math.round(s.barsPerSecond).toLocaleString('en-US')} bars/s)`],
     ['trade list hash', s.tradeListHash],
   ];
+  const regimes = result.breakdowns.byRegime.filter((row) => row.key !== '(none)');
+  if (regimes.length > 0) {
+    lines.push([
+      'by regime',
+      regimes
+        .map(
+          (row) =>
+            `${row.key}: ${row.trades} trades, net ${row.netPnl.toFixed(2)}, win ${percent(row.winRate)}`,
+        )
+        .join('; '),
+    ]);
+  }
   const width = Math.max(...lines.map(([label]) => label.length));
   return `${title}\n${lines.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`).join('\n')}\n`;
 }
@@ -315,44 +350,80 @@ export async function runBacktestCommand(args: string[], io: CliIo): Promise<num
     return { id: exchange.id, sim: exchange.options as never };
   });
   const level = (values['log-level'] ?? 'warn') as LogLevel;
-  const title = section.title ?? `backtest of ${path.basename(loaded.file)}`;
-  const result = await runBacktest({
-    venues,
-    instruments,
-    strategies: plan.strategies,
-    riskGates: plan.riskGates,
-    exitRules: plan.exitRules,
-    monitors: plan.monitors,
-    minHoldMs: loaded.config.engine.minHold,
-    candleHistory: loaded.config.engine.candleHistory,
-    periodMs: intervalMs(section.period),
-    maxEquityPoints: section.maxEquityPoints,
-    runId: loaded.config.runId ?? 'backtest',
-    configHash: loaded.hash,
-    logger: createConsoleLogger(level, {}, (line) => io.stderr.write(line)),
-    onProgress: progressBar(io),
-  });
-  const full = { title, config: { file: loaded.file, hash: loaded.hash }, ...result };
-  if (values.json === '-') {
-    io.stdout.write(`${JSON.stringify(full, null, 2)}\n`);
+  // The config's title describes the config's data; with --data, name the file actually used.
+  const title =
+    values.data !== undefined
+      ? `backtest of ${path.basename(loaded.file)} on ${path.basename(values.data)} (--data)`
+      : (section.title ?? `backtest of ${path.basename(loaded.file)}`);
+  // Trades go to a spool file as they close, so memory stays flat however many there are; the
+  // JSON and HTML outputs read them back from it.
+  const spool = values.json !== undefined || values.report !== undefined ? new TradeSpool() : undefined;
+  try {
+    const result = await runBacktest({
+      venues,
+      instruments,
+      strategies: plan.strategies,
+      riskGates: plan.riskGates,
+      exitRules: plan.exitRules,
+      monitors: plan.monitors,
+      minHoldMs: loaded.config.engine.minHold,
+      candleHistory: loaded.config.engine.candleHistory,
+      periodMs: intervalMs(section.period),
+      maxEquityPoints: section.maxEquityPoints,
+      runId: loaded.config.runId ?? 'backtest',
+      configHash: loaded.hash,
+      logger: createConsoleLogger(level, {}, (line) => io.stderr.write(line)),
+      onProgress: progressBar(io),
+      keepTrades: spool === undefined,
+      ...(spool === undefined ? {} : { onTrade: spool.add }),
+    });
+    writeOutputs(io, { json: values.json, report: values.report }, result, {
+      title,
+      head: { title, config: { file: loaded.file, hash: loaded.hash } },
+      trades: () => (spool ? spool.read() : result.trades),
+    });
+    return EXIT.ok;
+  } finally {
+    spool?.dispose();
+  }
+}
+
+function writeOutputs(
+  io: CliIo,
+  targets: { json: string | undefined; report: string | undefined },
+  result: BacktestResult,
+  output: { title: string; head: Record<string, unknown>; trades: () => Iterable<TradeRecord> },
+): void {
+  const { title, head, trades } = output;
+  if (targets.json === '-') {
+    let pending = '';
+    for (const chunk of resultJsonChunks(result, head, trades())) {
+      pending += chunk;
+      if (pending.length >= 1 << 16) {
+        io.stdout.write(pending);
+        pending = '';
+      }
+    }
+    if (pending.length > 0) io.stdout.write(pending);
   } else {
     io.stdout.write(summaryText(result, title));
-    if (values.json !== undefined) {
-      const target = path.resolve(io.cwd, values.json);
+    if (targets.json !== undefined) {
+      const target = path.resolve(io.cwd, targets.json);
       mkdirSync(path.dirname(target), { recursive: true });
-      writeFileSync(target, `${JSON.stringify(full, null, 2)}\n`);
+      writeResultJson(target, result, head, trades());
       io.stdout.write(`  json: ${target}\n`);
     }
   }
-  if (values.report !== undefined) {
-    const directory = path.resolve(io.cwd, values.report);
+  if (targets.report !== undefined) {
+    const directory = path.resolve(io.cwd, targets.report);
     mkdirSync(directory, { recursive: true });
-    writeFileSync(path.join(directory, 'report.html'), renderHtmlReport(result, title));
+    writeHtmlReport(path.join(directory, 'report.html'), result, title, trades);
     writeFileSync(
       path.join(directory, 'summary.json'),
-      `${JSON.stringify({ title, config: full.config, summary: result.summary }, null, 2)}\n`,
+      `${JSON.stringify({ ...head, summary: result.summary }, null, 2)}\n`,
     );
-    (values.json === '-' ? io.stderr : io.stdout).write(`  report: ${path.join(directory, 'report.html')}\n`);
+    (targets.json === '-' ? io.stderr : io.stdout).write(
+      `  report: ${path.join(directory, 'report.html')}\n`,
+    );
   }
-  return EXIT.ok;
 }

@@ -1,10 +1,32 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BacktestProgress } from '@perpkit/backtest';
 import { describe, expect, it } from 'vitest';
+import { progressBar } from '../src/backtest-command';
 import { FIXTURES, REPO, runCli, writeConfig } from './helpers';
 
 const EXAMPLE = 'examples/strategy-sma-cross/backtest.yaml';
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+/** Runs the built CLI in its own process; resolves with its exit code and output. */
+function runProcess(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 describe('runner backtest', () => {
   it('runs the SMA example from the repo root and writes JSON; a second run has the same hash', async () => {
@@ -39,10 +61,75 @@ describe('runner backtest', () => {
     ]);
     expect(code).toBe(0);
     expect(stdout).toContain('43,200');
+    // The title names the data actually used, not the config's (which says BTCUSDT).
+    expect(stdout).toContain('backtest of backtest.yaml on ETHUSDT_1m.csv (--data)');
     const html = readFileSync(path.join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('<title>backtest of backtest.yaml on ETHUSDT_1m.csv (--data)</title>');
+    expect(html).not.toContain('Bybit BTCUSDT 1m');
+    expect(html).toContain(
+      `candles ${path.resolve(REPO, '../shared/data/cobra0506-bybit-linear/ETHUSDT_1m.csv')}`,
+    );
     expect(html).toContain('<svg');
     expect(html).not.toMatch(/(src|href)=["']?https?:/);
     expect(existsSync(path.join(dir, 'summary.json'))).toBe(true);
+  });
+
+  it('two separate processes on the full example write the same trade list hash', async () => {
+    const first = await runProcess(['backtest', '--config', EXAMPLE, '--json', '-']);
+    const second = await runProcess(['backtest', '--config', EXAMPLE, '--json', '-']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(second.code, second.stderr).toBe(0);
+    const [a, b] = [JSON.parse(first.stdout), JSON.parse(second.stdout)];
+    expect(a.summary).toMatchObject({ bars: 43_200, trades: 867 });
+    expect(a.trades).toHaveLength(867);
+    expect(b.summary.tradeListHash).toBe(a.summary.tradeListHash);
+    expect(b.trades).toEqual(a.trades);
+  });
+
+  it('draws a progress bar on a terminal, ending with one newline, and nothing otherwise', async () => {
+    const plain = await runCli(['backtest', '--config', EXAMPLE]);
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).toBe('');
+
+    const terminal = await runCli(['backtest', '--config', EXAMPLE], { tty: true });
+    expect(terminal.code).toBe(0);
+    expect(terminal.stderr.endsWith(' \n')).toBe(true);
+    expect(terminal.stderr.match(/\n/g)).toHaveLength(1);
+    const frames = terminal.stderr.trim().split('\r').filter(Boolean);
+    expect(frames.at(-1)).toMatch(/^\[#{30}\] 100% {2}43,200 bars {2}\d+\.\ds$/);
+    const shares = frames.map((frame) => Number(/\] +(\d+)%/.exec(frame)?.[1]));
+    expect([...shares].sort((a, b) => a - b)).toEqual(shares);
+  });
+
+  it('the progress bar counts bars fed against a converging estimate, redrawn at most every 100 ms', () => {
+    let text = '';
+    let clock = 0;
+    const draw = progressBar(
+      { stderr: { write: (chunk: string) => (text += chunk), isTTY: true } },
+      () => clock,
+    );
+    const progress = (bars: number, fraction: number, done = false): BacktestProgress => ({
+      bars,
+      steps: bars,
+      bytesConsumed: fraction * 1000,
+      totalBytes: 1000,
+      fraction,
+      estimatedBars: done ? bars : Math.round(bars / fraction),
+      done,
+    });
+    if (!draw) throw new Error('a terminal gets a progress bar');
+    clock = 1000;
+    draw(progress(24_600, 0.57));
+    clock = 1050;
+    draw(progress(30_000, 0.69)); // within 100 ms: not drawn
+    clock = 2000;
+    draw(progress(43_200, 1, true));
+    draw(progress(43_200, 1, true)); // after done: nothing more
+    expect(text).toBe(
+      `\r[${'#'.repeat(17)}${'-'.repeat(13)}]  57%  24,600 of ~43,158 bars  1.0s  ETA 0.8s ` +
+        `\r[${'#'.repeat(30)}] 100%  43,200 bars  2.0s \n`,
+    );
+    expect(progressBar({ stderr: { write: () => undefined } })).toBeUndefined();
   });
 
   it('refuses configs it cannot backtest, saying why', async () => {

@@ -15,6 +15,8 @@ export async function runCli(
     env?: NodeJS.ProcessEnv;
     cwd?: string;
     signal?: (send: (signal: NodeJS.Signals) => void) => void;
+    /** Make stderr look like a terminal. */
+    tty?: boolean;
   } = {},
 ) {
   let stdout = '';
@@ -22,7 +24,7 @@ export async function runCli(
   let handler: ((signal: NodeJS.Signals) => void) | undefined;
   const io: CliIo = {
     stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
+    stderr: { write: (text: string) => (stderr += text), ...(options.tty ? { isTTY: true } : {}) },
     env: { ...options.env },
     cwd: options.cwd ?? REPO,
     onSignal(listener) {

@@ -1,10 +1,12 @@
 /**
  * Backtest throughput and memory.
  *   1. bars/s for the SMA example on the Bybit BTC 1m file (43 200 bars);
- *   2. bars/s for a 10-instrument run on one clock;
- *   3. peak memory for runs over 250k and 1M bars (synthetic random walk, streamed from disk).
+ *   2. bars/s for a 10-instrument run on one clock (1m, 5m and 1h streams over one window);
+ *   3. peak memory for runs over 250k, 1M and 2M bars (synthetic random walk, streamed from disk), each
+ *      in a fresh process so one run's heap does not inflate the next.
  * Run: pnpm --filter @perpkit/backtest bench
  */
+import { fork } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -49,6 +51,7 @@ async function smaExample() {
       venues: [venue(['BTC'])],
       instruments,
       strategies: [sma('sim', 'BTC', 1)],
+      keepTrades: false,
     });
     if (run < 3) continue; // JIT warm-up
     engine.push(summary.barsPerSecond);
@@ -56,41 +59,56 @@ async function smaExample() {
     hash = summary.tradeListHash;
   }
   console.log(
-    `SMA example, Bybit BTC 1m (43,200 bars): ${format(median(engine))} bars/s in the engine, ${format(median(wall))} bars/s end to end incl. CSV parsing (median of 10 warm runs; hash ${hash.slice(0, 12)})`,
+    `SMA example, Bybit BTC 1m (43,200 bars): ${format(median(engine))} bars/s in the engine (best ${format(Math.max(...engine))}), ${format(median(wall))} bars/s end to end incl. CSV parsing (best ${format(Math.max(...wall))}); median of 10 warm runs; hash ${hash.slice(0, 12)}`,
   );
 }
 
 async function tenInstruments() {
-  const files: [string, string][] = [
-    ['BTC1', 'cobra0506-bybit-linear/BTCUSDT_1m.csv'],
-    ['ETH1', 'cobra0506-bybit-linear/ETHUSDT_1m.csv'],
-    ['SOL1', 'cobra0506-bybit-linear/SOLUSDT_1m.csv'],
-    ['BTC5', 'cobra0506-bybit-linear/BTCUSDT_5m.csv'],
-    ['ETH5', 'cobra0506-bybit-linear/ETHUSDT_5m.csv'],
-    ['SOL5', 'cobra0506-bybit-linear/SOLUSDT_5m.csv'],
-    ['BTCH', 'silertrades-gravestone-data/BTCUSDT-1h.csv'],
-    ['ETHH', 'silertrades-gravestone-data/ETHUSDT-1h.csv'],
-    ['SOLH', 'silertrades-gravestone-data/SOLUSDT-1h.csv'],
-    ['BTCB', 'gg-cmk-binance-quant/BTCUSDT-1h-futures.csv'],
-  ];
-  const instruments: BacktestInstrument[] = files.map(([symbol, file]) => ({
-    exchange: 'sim',
-    symbol,
-    candles: { path: `${DATA}/${file}` },
-  }));
-  const rates: number[] = [];
-  let bars = 0;
-  for (let run = 0; run < 5; run += 1) {
-    const { summary } = await runBacktest({
-      venues: [venue(files.map(([symbol]) => symbol))],
-      instruments,
-      strategies: files.map(([symbol]) => sma('sim', symbol, 0.01)),
+  // Ten streams over one common window, aligned on one clock by bar close: Bybit 1m and 5m for
+  // BTC, ETH and SOL, the same 1m files resampled to 1h, and Binance's BTC 1h futures.
+  const from = Date.parse('2025-05-31T00:00:00Z');
+  const to = Date.parse('2025-06-29T00:00:00Z');
+  const bybit = (coin: string, interval: string) =>
+    `${DATA}/cobra0506-bybit-linear/${coin}USDT_${interval}.csv`;
+  const instruments: BacktestInstrument[] = [];
+  for (const coin of ['BTC', 'ETH', 'SOL']) {
+    instruments.push({
+      exchange: 'sim',
+      symbol: `${coin}-1m`,
+      candles: { path: bybit(coin, '1m'), from, to },
     });
-    bars = summary.bars;
+    instruments.push({
+      exchange: 'sim',
+      symbol: `${coin}-5m`,
+      candles: { path: bybit(coin, '5m'), from, to },
+    });
+    instruments.push({
+      exchange: 'sim',
+      symbol: `${coin}-1h`,
+      candles: { path: bybit(coin, '1m'), from, to },
+      resample: '1h',
+    });
+  }
+  instruments.push({
+    exchange: 'sim',
+    symbol: 'BTC-binance-1h',
+    candles: { path: `${DATA}/gg-cmk-binance-quant/BTCUSDT-1h-futures.csv`, from, to },
+  });
+  const symbols = instruments.map((instrument) => instrument.symbol);
+  const rates: number[] = [];
+  let summary: Awaited<ReturnType<typeof runBacktest>>['summary'] | undefined;
+  for (let run = 0; run < 5; run += 1) {
+    ({ summary } = await runBacktest({
+      venues: [venue(symbols)],
+      instruments,
+      strategies: symbols.map((symbol) => sma('sim', symbol, 0.01)),
+      keepTrades: false,
+    }));
     if (run >= 1) rates.push(summary.barsPerSecond);
   }
+  const result = summary as NonNullable<typeof summary>;
   console.log(
-    `10 instruments on one clock (${format(bars)} bars, 10 SMA strategies): ${format(median(rates))} bars/s in the engine`,
+    `10 instruments on one clock, ${new Date(from).toISOString().slice(0, 10)} → ${new Date(to).toISOString().slice(0, 10)} (${format(result.bars)} bars, ${format(result.steps)} cycles, ${format(result.trades)} trades, 10 SMA strategies): ${format(median(rates))} bars/s in the engine (best ${format(Math.max(...rates))}; median of 4 warm runs)`,
   );
 }
 
@@ -117,36 +135,60 @@ async function writeRandomWalk(file: string, bars: number) {
   await new Promise<void>((resolve) => out.once('finish', () => resolve()));
 }
 
+/** One memory run, in this (fresh) process: prints a JSON line with the figures. */
+async function memoryRun(file: string, bars: number) {
+  globalThis.gc?.();
+  const baseline = process.memoryUsage();
+  let peakHeap = baseline.heapUsed;
+  let peakRss = baseline.rss;
+  const sample = () => {
+    const usage = process.memoryUsage();
+    peakHeap = Math.max(peakHeap, usage.heapUsed);
+    peakRss = Math.max(peakRss, usage.rss);
+  };
+  const { summary } = await runBacktest({
+    venues: [venue(['BTC'])],
+    instruments: [{ exchange: 'sim', symbol: 'BTC', candles: { path: file } }],
+    strategies: [sma('sim', 'BTC', 1)],
+    keepTrades: false,
+    onProgress: sample,
+  });
+  sample();
+  globalThis.gc?.();
+  const retained = process.memoryUsage().heapUsed - baseline.heapUsed;
+  console.log(
+    JSON.stringify({
+      bars,
+      peakRss: peakRss / 2 ** 20,
+      baselineRss: baseline.rss / 2 ** 20,
+      peakHeap: (peakHeap - baseline.heapUsed) / 2 ** 20,
+      retained: retained / 2 ** 20,
+      trades: summary.trades,
+      barsPerSecond: summary.barsPerSecond,
+    }),
+  );
+}
+
 async function memory() {
   const dir = mkdtempSync(path.join(tmpdir(), 'perpkit-bench-'));
   try {
-    for (const bars of [250_000, 1_000_000]) {
+    for (const bars of [250_000, 1_000_000, 2_000_000]) {
       const file = path.join(dir, `walk-${bars}.csv`);
       await writeRandomWalk(file, bars);
-      globalThis.gc?.();
-      const baseline = process.memoryUsage().heapUsed;
-      let peakHeap = baseline;
-      let peakRss = process.memoryUsage().rss;
-      const timer = setInterval(() => {
-        const usage = process.memoryUsage();
-        peakHeap = Math.max(peakHeap, usage.heapUsed);
-        peakRss = Math.max(peakRss, usage.rss);
-      }, 5);
-      const { summary } = await runBacktest({
-        venues: [venue(['BTC'])],
-        instruments: [{ exchange: 'sim', symbol: 'BTC', candles: { path: file } }],
-        strategies: [sma('sim', 'BTC', 1)],
-        onProgress: () => {
-          const usage = process.memoryUsage();
-          peakHeap = Math.max(peakHeap, usage.heapUsed);
-          peakRss = Math.max(peakRss, usage.rss);
-        },
+      const line = await new Promise<string>((resolve, reject) => {
+        const child = fork(process.argv[1] as string, ['--memory-run', file, String(bars)], {
+          stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+        });
+        let out = '';
+        child.stdout?.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+        });
+        child.on('error', reject);
+        child.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`exit ${code}`))));
       });
-      clearInterval(timer);
-      globalThis.gc?.();
-      const retained = process.memoryUsage().heapUsed - baseline;
+      const figures = JSON.parse(line.split('\n').at(-1) as string);
       console.log(
-        `${format(bars)} bars: peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB, peak heap ${((peakHeap - baseline) / 2 ** 20).toFixed(1)} MiB above baseline (garbage included), retained after the run ${(retained / 2 ** 20).toFixed(1)} MiB (the result: ${format(summary.trades)} trades), ${format(summary.barsPerSecond)} bars/s`,
+        `${format(bars)} bars (fresh process, trades not kept): peak RSS ${figures.peakRss.toFixed(0)} MiB (${figures.baselineRss.toFixed(0)} MiB at start), peak heap ${figures.peakHeap.toFixed(1)} MiB above baseline (garbage included), retained after the run ${figures.retained.toFixed(1)} MiB (${format(figures.trades)} trades), ${format(figures.barsPerSecond)} bars/s`,
       );
     }
   } finally {
@@ -154,7 +196,12 @@ async function memory() {
   }
 }
 
-console.log(`@perpkit/backtest benchmark (node ${process.version})`);
-await smaExample();
-await tenInstruments();
-await memory();
+const memoryRunAt = process.argv.indexOf('--memory-run');
+if (memoryRunAt >= 0) {
+  await memoryRun(process.argv[memoryRunAt + 1] as string, Number(process.argv[memoryRunAt + 2]));
+} else {
+  console.log(`@perpkit/backtest benchmark (node ${process.version})`);
+  await smaExample();
+  await tenInstruments();
+  await memory();
+}

@@ -1,10 +1,12 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { ConfigError } from '@perpkit/core';
 import {
   type ProgressListener,
+  parseNumberBytes,
   parseTime,
+  parseTimeBytes,
   readJsonRowBatches,
-  readLineBatches,
+  readLineChunks,
   splitCsvLine,
   type TimeFormat,
 } from './text';
@@ -185,6 +187,9 @@ export class CandleFile {
   /** (previous, time) pairs seen while the interval is still being inferred. */
   private readonly early: [number, number][] = [];
   format: Exclude<CandleFormat, 'auto'> | undefined;
+  /** The file's size in bytes. */
+  readonly totalBytes: number;
+  private parsed = 0;
 
   constructor(readonly options: CandleSourceOptions) {
     if (!existsSync(options.path))
@@ -193,6 +198,15 @@ export class CandleFile {
         code: 'CONFIG_NOT_FOUND',
       });
     this.interval = options.interval;
+    this.totalBytes = statSync(options.path).size;
+  }
+
+  /**
+   * Bytes of the file turned into bars so far (not merely read from disk): progress that moves with
+   * the bars handed out, and reaches `totalBytes` when the last bar is out.
+   */
+  get bytesParsed(): number {
+    return this.parsed;
   }
 
   report(): DataQualityReport {
@@ -216,6 +230,7 @@ export class CandleFile {
     const from = options.from ?? Number.NEGATIVE_INFINITY;
     const to = options.to ?? Number.POSITIVE_INFINITY;
     const timeFormat = options.timeFormat ?? 'auto';
+    this.parsed = 0;
     let previous = Number.NEGATIVE_INFINITY;
     // One row is held back so `dropLast` can drop the file's final bar.
     let held = false;
@@ -285,7 +300,12 @@ export class CandleFile {
       ((options.format === undefined || options.format === 'auto') && options.path.endsWith('.json'))
     ) {
       this.format = 'freqtrade-json';
-      for await (const rows of readJsonRowBatches(options.path, options.onProgress)) {
+      let chunkEnd = 0;
+      const onChunk: ProgressListener = (read, total) => {
+        chunkEnd = read;
+        options.onProgress?.(read, total);
+      };
+      for await (const rows of readJsonRowBatches(options.path, onChunk)) {
         for (const row of rows) {
           const full = accept(
             Number(row[0]) - offset,
@@ -300,29 +320,99 @@ export class CandleFile {
             batch.length = 0;
           }
         }
+        this.parsed = chunkEnd;
       }
     } else {
+      // Bytes straight to numbers: no string per line or per field (a line with quotes, rare in
+      // market data, takes the string path).
       let layout: Layout | undefined;
-      for await (const lines of readLineBatches(options.path, options.onProgress)) {
-        for (const line of lines) {
-          if (line.length === 0 || line === '\r') continue;
-          if (!layout) {
-            layout = detectLayout(options.path, line, options);
-            this.format = layout.format;
-            if (layout.hasHeader) continue;
+      let needed = 0;
+      let starts = new Int32Array(0);
+      let ends = new Int32Array(0);
+      const parse = (buffer: Buffer, column: number, count: number): number =>
+        column < count
+          ? parseNumberBytes(buffer, starts[column] as number, ends[column] as number)
+          : Number.NaN;
+      for await (const { buffer, end: chunkEnd } of readLineChunks(options.path, options.onProgress)) {
+        const chunkStart = chunkEnd - buffer.length;
+        let lineStart = 0;
+        while (lineStart < buffer.length) {
+          let lineEnd = buffer.indexOf(10, lineStart);
+          if (lineEnd === -1) lineEnd = buffer.length;
+          const next = lineEnd + 1;
+          this.parsed = chunkStart + Math.min(next, buffer.length);
+          let stop = lineEnd;
+          if (stop > lineStart && buffer[stop - 1] === 13) stop -= 1;
+          if (stop === lineStart) {
+            lineStart = next;
+            continue;
           }
-          const fields = splitCsvLine(line);
+          if (!layout) {
+            layout = detectLayout(options.path, buffer.toString('utf8', lineStart, lineEnd), options);
+            this.format = layout.format;
+            const { indexes } = layout;
+            needed =
+              Math.max(indexes.time, indexes.open, indexes.high, indexes.low, indexes.close, indexes.volume) +
+              1;
+            starts = new Int32Array(needed);
+            ends = new Int32Array(needed);
+            if (layout.hasHeader) {
+              lineStart = next;
+              continue;
+            }
+          }
           const { indexes } = layout;
-          const time = parseTime(fields[indexes.time] as string, timeFormat) - offset;
-          const volume = indexes.volume === -1 ? 0 : Number(fields[indexes.volume]);
-          const full = accept(
-            time,
-            Number(fields[indexes.open]),
-            Number(fields[indexes.high]),
-            Number(fields[indexes.low]),
-            Number(fields[indexes.close]),
-            volume,
-          );
+          let count = 0;
+          let fieldStart = lineStart;
+          let quoted = false;
+          for (let index = lineStart; index < stop && count < needed; index += 1) {
+            const code = buffer[index];
+            if (code === 44) {
+              starts[count] = fieldStart;
+              ends[count] = index;
+              count += 1;
+              fieldStart = index + 1;
+            } else if (code === 34) {
+              quoted = true;
+              break;
+            }
+          }
+          let full: boolean;
+          if (quoted) {
+            const fields = splitCsvLine(buffer.toString('utf8', lineStart, lineEnd));
+            full = accept(
+              parseTime(fields[indexes.time] as string, timeFormat) - offset,
+              Number(fields[indexes.open]),
+              Number(fields[indexes.high]),
+              Number(fields[indexes.low]),
+              Number(fields[indexes.close]),
+              indexes.volume === -1 ? 0 : Number(fields[indexes.volume]),
+            );
+          } else {
+            if (count < needed) {
+              starts[count] = fieldStart;
+              ends[count] = stop;
+              count += 1;
+            }
+            const time =
+              indexes.time < count
+                ? parseTimeBytes(
+                    buffer,
+                    starts[indexes.time] as number,
+                    ends[indexes.time] as number,
+                    timeFormat,
+                  )
+                : Number.NaN;
+            full = accept(
+              time - offset,
+              parse(buffer, indexes.open, count),
+              parse(buffer, indexes.high, count),
+              parse(buffer, indexes.low, count),
+              parse(buffer, indexes.close, count),
+              indexes.volume === -1 ? 0 : parse(buffer, indexes.volume, count),
+            );
+          }
+          lineStart = next;
           if (full) {
             yield batch;
             batch.length = 0;
@@ -330,6 +420,7 @@ export class CandleFile {
         }
       }
     }
+    this.parsed = this.totalBytes;
     if (this.interval === undefined && this.early.length > 0) this.inferInterval();
     if (held) {
       if (options.dropLast) this.quality.filtered += 1;

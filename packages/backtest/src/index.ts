@@ -23,8 +23,9 @@ export type {
   FundingSeries,
   FundingSourceOptions,
 } from './funding';
-export { loadFunding } from './funding';
+export { FundingFile, loadFunding } from './funding';
 export * from './metrics';
-export { renderHtmlReport } from './report';
+export { resultJsonChunks, TradeSpool, writeResultJson } from './output';
+export { htmlReportChunks, renderHtmlReport, writeHtmlReport } from './report';
 export type { ProgressListener, TimeFormat } from './text';
 export { parseIsoTime, parseTime, readJsonRowBatches, readLineBatches } from './text';

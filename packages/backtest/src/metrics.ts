@@ -289,33 +289,69 @@ export function breakdown(
   trades: readonly TradeRecord[],
   keyOf: (trade: TradeRecord) => string | undefined,
 ): Breakdown[] {
-  const groups = new Map<string, TradeRecord[]>();
-  for (const trade of trades) {
-    const key = keyOf(trade) ?? '(none)';
-    const group = groups.get(key);
-    if (group) group.push(trade);
-    else groups.set(key, [trade]);
-  }
-  return [...groups.entries()]
-    .map(([key, group]) => {
-      const wins = group.filter((trade) => trade.netPnl > 0).length;
-      const sum = (field: 'netPnl' | 'edge' | 'fees' | 'slippage' | 'funding') =>
-        group.reduce((total, trade) => total + trade[field], 0);
-      return {
-        key,
-        trades: group.length,
-        wins,
-        winRate: wins / group.length,
-        netPnl: sum('netPnl'),
-        edge: sum('edge'),
-        fees: sum('fees'),
-        slippage: sum('slippage'),
-        funding: sum('funding'),
-      };
-    })
-    .sort((a, b) => b.trades - a.trades || a.key.localeCompare(b.key));
+  const accumulator = new BreakdownAccumulator(keyOf);
+  for (const trade of trades) accumulator.add(trade);
+  return accumulator.result();
 }
 
+interface BreakdownTotals {
+  trades: number;
+  wins: number;
+  netPnl: number;
+  edge: number;
+  fees: number;
+  slippage: number;
+  funding: number;
+}
+
+/**
+ * `breakdown` one trade at a time, in memory proportional to the number of keys (not trades), so a
+ * backtest need not keep its trade list to report per-reason and per-regime results.
+ */
+export class BreakdownAccumulator {
+  private readonly groups = new Map<string, BreakdownTotals>();
+
+  constructor(private readonly keyOf: (trade: TradeRecord) => string | undefined) {}
+
+  add(trade: TradeRecord): void {
+    const key = this.keyOf(trade) ?? '(none)';
+    let totals = this.groups.get(key);
+    if (!totals) {
+      totals = { trades: 0, wins: 0, netPnl: 0, edge: 0, fees: 0, slippage: 0, funding: 0 };
+      this.groups.set(key, totals);
+    }
+    totals.trades += 1;
+    if (trade.netPnl > 0) totals.wins += 1;
+    totals.netPnl += trade.netPnl;
+    totals.edge += trade.edge;
+    totals.fees += trade.fees;
+    totals.slippage += trade.slippage;
+    totals.funding += trade.funding;
+  }
+
+  result(): Breakdown[] {
+    return [...this.groups.entries()]
+      .map(([key, totals]) => ({
+        key,
+        trades: totals.trades,
+        wins: totals.wins,
+        winRate: totals.wins / totals.trades,
+        netPnl: totals.netPnl,
+        edge: totals.edge,
+        fees: totals.fees,
+        slippage: totals.slippage,
+        funding: totals.funding,
+      }))
+      .sort((a, b) => b.trades - a.trades || a.key.localeCompare(b.key));
+  }
+}
+
+/** Traded notional (every fill, both sides of each round trip) over starting equity; 0 without equity. */
+export function turnover(tradedNotional: number, startingEquity: number): number {
+  return startingEquity > 0 ? tradedNotional / startingEquity : 0;
+}
+
+/** Share of trades with a positive net PnL (a break-even trade is not a win); 0 without trades. */
 export function winRate(trades: readonly ClosedTrade[]): number {
   if (trades.length === 0) return 0;
   return trades.filter((trade) => trade.netPnl > 0).length / trades.length;
@@ -326,9 +362,23 @@ export function winRate(trades: readonly ClosedTrade[]): number {
  * made the same trades at the same times, sizes and prices.
  */
 export function tradeListHash(trades: readonly ClosedTrade[]): string {
-  const hash = createHash('sha256');
-  for (const trade of trades) {
-    hash.update(
+  const hasher = new TradeListHasher();
+  for (const trade of trades) hasher.add(trade);
+  return hasher.digest();
+}
+
+/** `tradeListHash` fed one trade at a time, so the trade list need not be kept. */
+export class TradeListHasher {
+  private readonly hash = createHash('sha256');
+  private count = 0;
+
+  get trades(): number {
+    return this.count;
+  }
+
+  add(trade: ClosedTrade): void {
+    this.count += 1;
+    this.hash.update(
       `${JSON.stringify([
         trade.exchange,
         trade.account,
@@ -345,5 +395,9 @@ export function tradeListHash(trades: readonly ClosedTrade[]): string {
       ])}\n`,
     );
   }
-  return hash.digest('hex');
+
+  /** The hex digest; the hasher cannot be fed afterwards. */
+  digest(): string {
+    return this.hash.digest('hex');
+  }
 }

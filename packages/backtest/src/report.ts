@@ -1,3 +1,4 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
 import type { BacktestResult } from './backtest';
 import type { Breakdown, TradeRecord } from './metrics';
 
@@ -15,7 +16,8 @@ const percent = (value: number) => `${(value * 100).toFixed(2)}%`;
 const ratio = (value: number | null) => (value === null ? 'n/a' : value.toFixed(3));
 
 const WIDTH = 960;
-const MAX_MARKERS = 200;
+/** Above this many trades, markers lose their per-trade tooltips (every trade is still drawn). */
+const MAX_MARKER_TOOLTIPS = 2000;
 
 interface Scale {
   x(time: number): number;
@@ -37,17 +39,36 @@ function scale(points: readonly (readonly [number, number])[], height: number, p
   };
 }
 
+/** Equity of the last curve point at or before `time` (binary search: the curve is time-ordered). */
 function equityAt(points: readonly (readonly [number, number])[], time: number): number {
+  let low = 0;
+  let high = points.length - 1;
   let found = points[0]?.[1] ?? 0;
-  for (const [at, equity] of points) {
-    if (at > time) break;
-    found = equity;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const point = points[middle] as readonly [number, number];
+    if (point[0] <= time) {
+      found = point[1];
+      low = middle + 1;
+    } else high = middle - 1;
   }
   return found;
 }
 
-function equityChart(points: readonly (readonly [number, number])[], trades: readonly TradeRecord[]): string {
-  if (points.length < 2) return '<p>Not enough data for a chart.</p>';
+/**
+ * The equity curve with a marker for every trade: ▲ at the entry, ▼ at the exit (green won, red
+ * lost). All markers are always drawn; above `MAX_MARKER_TOOLTIPS` trades they are merged into
+ * three paths without per-trade tooltips (the report says so), which keeps the page light.
+ */
+function* equityChart(
+  points: readonly (readonly [number, number])[],
+  trades: Iterable<TradeRecord>,
+  tradeCount: number,
+): Generator<string> {
+  if (points.length < 2) {
+    yield '<p>Not enough data for a chart.</p>';
+    return;
+  }
   const height = 280;
   const s = scale(points, height);
   const path = points
@@ -56,22 +77,36 @@ function equityChart(points: readonly (readonly [number, number])[], trades: rea
         `${index === 0 ? 'M' : 'L'}${s.x(time).toFixed(1)},${s.y(equity).toFixed(1)}`,
     )
     .join('');
-  // Markers help only while they stay readable.
-  const markers = (trades.length <= MAX_MARKERS ? trades : [])
-    .map((trade) => {
-      const entryX = s.x(trade.openedAt);
-      const entryY = s.y(equityAt(points, trade.openedAt));
-      const exitX = s.x(trade.closedAt);
-      const exitY = s.y(equityAt(points, trade.closedAt));
-      const color = trade.netPnl >= 0 ? '#1a7f37' : '#cf222e';
-      return `<g><title>${escapeHtml(`${trade.id} ${trade.direction} ${trade.symbol}: ${money(trade.netPnl)}`)}</title><path d="M${entryX.toFixed(1)},${(entryY + 7).toFixed(1)}l-4,7h8z" fill="#0969da"/><path d="M${exitX.toFixed(1)},${(exitY - 7).toFixed(1)}l-4,-7h8z" fill="${color}"/></g>`;
-    })
-    .join('');
-  const note =
-    trades.length > MAX_MARKERS
-      ? `<p class="meta">${trades.length} trades: markers are drawn for up to ${MAX_MARKERS}; see the trade table.</p>`
-      : '<p class="meta">▲ entry, ▼ exit (green: won, red: lost).</p>';
-  return `<svg viewBox="0 0 ${WIDTH} ${height}" role="img" aria-label="Equity curve with trade markers"><path d="${path}" fill="none" stroke="#0969da" stroke-width="1.5"/>${markers}</svg>${note}`;
+  yield `<svg viewBox="0 0 ${WIDTH} ${height}" role="img" aria-label="Equity curve with trade markers"><path d="${path}" fill="none" stroke="#0969da" stroke-width="1.5"/>`;
+  const entry = (trade: TradeRecord) =>
+    `M${s.x(trade.openedAt).toFixed(1)},${(s.y(equityAt(points, trade.openedAt)) + 7).toFixed(1)}l-4,7h8z`;
+  const exit = (trade: TradeRecord) =>
+    `M${s.x(trade.closedAt).toFixed(1)},${(s.y(equityAt(points, trade.closedAt)) - 7).toFixed(1)}l-4,-7h8z`;
+  const color = (trade: TradeRecord) => (trade.netPnl >= 0 ? '#1a7f37' : '#cf222e');
+  let drawn = 0;
+  if (tradeCount <= MAX_MARKER_TOOLTIPS) {
+    for (const trade of trades) {
+      drawn += 1;
+      yield `<g class="trade-marker"><title>${escapeHtml(`${trade.id} ${trade.direction} ${trade.symbol}: ${money(trade.netPnl)}`)}</title><path d="${entry(trade)}" fill="#0969da"/><path d="${exit(trade)}" fill="${color(trade)}"/></g>`;
+    }
+  } else {
+    let entries = '';
+    let won = '';
+    let lost = '';
+    for (const trade of trades) {
+      drawn += 1;
+      entries += entry(trade);
+      if (trade.netPnl >= 0) won += exit(trade);
+      else lost += exit(trade);
+    }
+    yield `<path class="trade-markers" d="${entries}" fill="#0969da"/><path class="trade-markers" d="${won}" fill="#1a7f37"/><path class="trade-markers" d="${lost}" fill="#cf222e"/>`;
+  }
+  yield '</svg>';
+  const tooltips =
+    drawn > MAX_MARKER_TOOLTIPS
+      ? ` Markers for all ${drawn} trades are drawn without tooltips (more than ${MAX_MARKER_TOOLTIPS}); see the trade table for details.`
+      : '';
+  yield `<p class="meta">▲ entry, ▼ exit (green: won, red: lost): ${drawn} of ${drawn} trades marked.${tooltips}</p>`;
 }
 
 function drawdownChart(points: readonly (readonly [number, number])[]): string {
@@ -101,48 +136,75 @@ function breakdownTable(title: string, rows: readonly Breakdown[]): string {
   return `<h3>${escapeHtml(title)}</h3><table><thead><tr><th>key</th><th>trades</th><th>win rate</th><th>net</th><th>edge</th><th>fees</th><th>slippage</th><th>funding</th></tr></thead><tbody>${body}</tbody></table>`;
 }
 
-function tradeTable(trades: readonly TradeRecord[]): string {
-  const columns: [string, (trade: TradeRecord) => string | number][] = [
-    ['id', (trade) => trade.id],
-    ['symbol', (trade) => `${trade.exchange}:${trade.symbol}`],
-    ['side', (trade) => trade.direction],
-    ['opened', (trade) => iso(trade.openedAt)],
-    ['closed', (trade) => iso(trade.closedAt)],
-    ['qty', (trade) => trade.quantity],
-    ['entry', (trade) => trade.entryPrice],
-    ['exit', (trade) => trade.exitPrice],
-    ['edge', (trade) => trade.edge],
-    ['fees', (trade) => trade.fees],
-    ['slippage', (trade) => trade.slippage],
-    ['funding', (trade) => trade.funding],
-    ['net', (trade) => trade.netPnl],
-    ['entry reason', (trade) => trade.entryReasons.join(' ')],
-    ['exit reason', (trade) => trade.exitReasons.join(' ')],
-    ['regime', (trade) => trade.regime ?? ''],
-  ];
-  const head = columns.map(([name], index) => `<th data-column="${index}">${escapeHtml(name)}</th>`).join('');
-  const body = trades
-    .map(
-      (trade) =>
-        `<tr>${columns
-          .map(([, value]) => {
-            const raw = value(trade);
-            const shown =
-              typeof raw === 'number'
-                ? Math.abs(raw) >= 1000 || Number.isInteger(raw)
-                  ? money(raw)
-                  : raw.toPrecision(6)
-                : escapeHtml(raw);
-            return `<td data-value="${escapeHtml(raw)}">${shown}</td>`;
-          })
-          .join('')}</tr>`,
-    )
-    .join('');
-  return `<table id="trades"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+const TRADE_COLUMNS: [string, (trade: TradeRecord) => string | number][] = [
+  ['id', (trade) => trade.id],
+  ['symbol', (trade) => `${trade.exchange}:${trade.symbol}`],
+  ['side', (trade) => trade.direction],
+  ['opened', (trade) => iso(trade.openedAt)],
+  ['closed', (trade) => iso(trade.closedAt)],
+  ['qty', (trade) => trade.quantity],
+  ['entry', (trade) => trade.entryPrice],
+  ['exit', (trade) => trade.exitPrice],
+  ['edge', (trade) => trade.edge],
+  ['fees', (trade) => trade.fees],
+  ['slippage', (trade) => trade.slippage],
+  ['funding', (trade) => trade.funding],
+  ['net', (trade) => trade.netPnl],
+  ['entry reason', (trade) => trade.entryReasons.join(' ')],
+  ['exit reason', (trade) => trade.exitReasons.join(' ')],
+  ['regime', (trade) => trade.regime ?? ''],
+];
+
+function* tradeTable(trades: Iterable<TradeRecord>): Generator<string> {
+  const head = TRADE_COLUMNS.map(
+    ([name], index) => `<th data-column="${index}">${escapeHtml(name)}</th>`,
+  ).join('');
+  yield `<table id="trades"><thead><tr>${head}</tr></thead><tbody>`;
+  for (const trade of trades) {
+    yield `<tr>${TRADE_COLUMNS.map(([, value]) => {
+      const raw = value(trade);
+      const shown =
+        typeof raw === 'number'
+          ? Math.abs(raw) >= 1000 || Number.isInteger(raw)
+            ? money(raw)
+            : raw.toPrecision(6)
+          : escapeHtml(raw);
+      return `<td data-value="${escapeHtml(raw)}">${shown}</td>`;
+    }).join('')}</tr>`;
+  }
+  yield '</tbody></table>';
 }
 
-/** A self-contained HTML report: no network, no external files. */
-export function renderHtmlReport(result: BacktestResult, title = 'perpkit backtest'): string {
+function dataTables(result: BacktestResult): string {
+  const candleRow = (report: BacktestResult['data']['candles'][number]) =>
+    `<tr><td>${escapeHtml(report.source)}</td><td>${report.bars}</td><td>${iso(report.first)}</td><td>${iso(report.last)}</td><td>${report.interval === undefined ? '-' : `${report.interval / 60_000}m`}</td><td>${report.gaps} (${report.missingBars} bars)</td><td>${report.duplicates}</td><td>${report.outOfOrder}</td><td>${report.invalid}</td><td>${report.filtered}</td></tr>`;
+  const candleHead =
+    '<thead><tr><th>file</th><th>bars</th><th>first</th><th>last</th><th>interval</th><th>gaps</th><th>duplicates</th><th>out of order</th><th>invalid</th><th>filtered</th></tr></thead>';
+  let html = `<h3>Candles</h3><table>${candleHead}<tbody>${result.data.candles.map(candleRow).join('')}</tbody></table>`;
+  if (result.data.funding.length > 0) {
+    const rows = result.data.funding
+      .map(
+        (report) =>
+          `<tr><td>${escapeHtml(report.source)}</td><td>${escapeHtml(report.format)}</td><td>${report.points}</td><td>${report.intervalHours}h</td><td>${iso(report.first)}</td><td>${iso(report.last)}</td><td>${report.irregularSpacings} (${report.missingSettlements} missing)</td><td>${report.offGrid}</td><td>${report.duplicates}</td><td>${report.outOfOrder}</td><td>${report.invalid}</td></tr>`,
+      )
+      .join('');
+    html += `<h3>Funding</h3><table><thead><tr><th>file</th><th>format</th><th>settlements</th><th>interval</th><th>first</th><th>last</th><th>irregular spacings</th><th>off grid</th><th>duplicates</th><th>out of order</th><th>invalid</th></tr></thead><tbody>${rows}</tbody></table>`;
+  }
+  if (result.data.marks.length > 0)
+    html += `<h3>Mark prices</h3><table>${candleHead}<tbody>${result.data.marks.map(candleRow).join('')}</tbody></table>`;
+  return html;
+}
+
+/**
+ * The report as chunks of HTML, for writing to a file without building one large string. `trades`
+ * (default `result.trades`) is read twice, for the markers and for the table: pass a function that
+ * returns a fresh iterable (e.g. over a spool file) when the result does not keep its trades.
+ */
+export function* htmlReportChunks(
+  result: BacktestResult,
+  title = 'perpkit backtest',
+  trades: () => Iterable<TradeRecord> = () => result.trades,
+): Generator<string> {
   const { summary } = result;
   const cards: [string, string][] = [
     ['final equity', money(summary.finalEquity)],
@@ -161,13 +223,12 @@ export function renderHtmlReport(result: BacktestResult, title = 'perpkit backte
     ['bars', summary.bars.toLocaleString('en-US')],
     ['engine', `${summary.engineMs.toFixed(0)} ms`],
   ];
-  const quality = result.data.candles
-    .map(
-      (report) =>
-        `<tr><td>${escapeHtml(report.source)}</td><td>${report.bars}</td><td>${iso(report.first)}</td><td>${iso(report.last)}</td><td>${report.gaps} (${report.missingBars} bars)</td><td>${report.duplicates}</td><td>${report.outOfOrder}</td><td>${report.invalid}</td></tr>`,
-    )
-    .join('');
-  return `<!doctype html>
+  const sources = [
+    ...result.data.candles.map((report) => `candles ${report.source}`),
+    ...result.data.funding.map((report) => `funding ${report.source}`),
+    ...result.data.marks.map((report) => `marks ${report.source}`),
+  ];
+  yield `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
 <style>
@@ -181,19 +242,24 @@ td:first-child,th:first-child{text-align:left}code{font-size:12px}
 </style></head><body>
 <h1>${escapeHtml(title)}</h1>
 <div class="meta">${iso(summary.start)} → ${iso(summary.end)} · trade list hash <code>${escapeHtml(summary.tradeListHash)}</code></div>
+<div class="meta" id="sources">Data: ${sources.map((source) => `<code>${escapeHtml(source)}</code>`).join(', ')}</div>
 <div class="cards">${cards.map(([label, value]) => `<div class="card"><b>${escapeHtml(value)}</b><span>${escapeHtml(label)}</span></div>`).join('')}</div>
-<h2>Equity</h2>${equityChart(result.equityCurve, result.trades)}
+<h2>Equity</h2>`;
+  yield* equityChart(result.equityCurve, trades(), summary.trades);
+  yield `
 <h2>Drawdown</h2>${drawdownChart(result.equityCurve)}
 <h2>PnL breakdown</h2>
 ${breakdownTable('By entry reason', result.breakdowns.byReason)}
 ${breakdownTable('By exit reason', result.breakdowns.byExitReason)}
 ${breakdownTable('By regime', result.breakdowns.byRegime)}
 ${breakdownTable('By strategy', result.breakdowns.byStrategy)}
-<h2>Trades (${result.trades.length})</h2>
+<h2>Trades (${summary.trades})</h2>
 <p class="meta">Click a column to sort. Edge is price PnL before slippage; net = edge − slippage − fees + funding.</p>
-${tradeTable(result.trades)}
+`;
+  yield* tradeTable(trades());
+  yield `
 <h2>Data</h2>
-<table><thead><tr><th>file</th><th>bars</th><th>first</th><th>last</th><th>gaps</th><th>duplicates</th><th>out of order</th><th>invalid</th></tr></thead><tbody>${quality}</tbody></table>
+${dataTables(result)}
 <script>
 document.querySelectorAll('#trades th').forEach(function (header) {
   header.addEventListener('click', function () {
@@ -215,4 +281,26 @@ document.querySelectorAll('#trades th').forEach(function (header) {
 </script>
 </body></html>
 `;
+}
+
+/** A self-contained HTML report: no network, no external files. */
+export function renderHtmlReport(result: BacktestResult, title = 'perpkit backtest'): string {
+  let html = '';
+  for (const chunk of htmlReportChunks(result, title)) html += chunk;
+  return html;
+}
+
+/** Writes the report to `file` chunk by chunk (see `htmlReportChunks`). */
+export function writeHtmlReport(
+  file: string,
+  result: BacktestResult,
+  title?: string,
+  trades?: () => Iterable<TradeRecord>,
+): void {
+  const descriptor = openSync(file, 'w');
+  try {
+    for (const chunk of htmlReportChunks(result, title, trades)) writeSync(descriptor, chunk);
+  } finally {
+    closeSync(descriptor);
+  }
 }

@@ -159,12 +159,43 @@ describe('candle loaders read every candle file in the shared data', () => {
     });
   });
 
-  it("drops the gravestone files' unfinished last bar when asked", async () => {
-    const source = new CandleFile({ path: at('silertrades-gravestone-data/BTCUSDT-1h.csv'), dropLast: true });
+  it.each([
+    ['BTCUSDT', '2026-03-19T18:00:00Z'],
+    ['ETHUSDT', '2026-03-19T18:00:00Z'],
+    ['SOLUSDT', '2026-03-19T19:00:00Z'],
+  ])("drops the gravestone %s file's unfinished last bar with dropLast", async (coin, last) => {
+    const source = new CandleFile({ path: at(`silertrades-gravestone-data/${coin}-1h.csv`), dropLast: true });
     const candles = await loadAllCandles(source.batches());
     expect(candles).toHaveLength(4_499);
-    expect(candles.at(-1)?.timestamp).toBe(Date.parse('2026-03-19T18:00:00Z'));
-    expect(source.report().filtered).toBe(1);
+    expect(candles.at(-1)?.timestamp).toBe(Date.parse(last));
+    expect(source.report()).toMatchObject({ bars: 4_499, rows: 4_500, filtered: 1 });
+  });
+
+  it("the gravestone BTC bars equal Binance's own, except the unfinished last one that dropLast removes", async () => {
+    const binance = new Map(
+      (
+        await loadAllCandles(
+          new CandleFile({ path: at('gg-cmk-binance-quant/BTCUSDT-1h-futures.csv') }).batches(),
+        )
+      ).map((candle) => [candle.timestamp, candle]),
+    );
+    const ohlc = (candle: { open: number; high: number; low: number; close: number } | undefined) =>
+      candle && [candle.open, candle.high, candle.low, candle.close];
+    const kept = await loadAllCandles(
+      new CandleFile({ path: at('silertrades-gravestone-data/BTCUSDT-1h.csv') }).batches(),
+    );
+    const last = kept.at(-1) as (typeof kept)[number];
+    expect(last.timestamp).toBe(Date.parse('2026-03-19T19:00:00Z'));
+    // Captured mid-hour: Binance's finished bar closed at 70,233.1; the file has 70,359.0.
+    expect(last.close).toBe(70_359);
+    expect(binance.get(last.timestamp)?.close).toBe(70_233.1);
+    const dropped = await loadAllCandles(
+      new CandleFile({ path: at('silertrades-gravestone-data/BTCUSDT-1h.csv'), dropLast: true }).batches(),
+    );
+    for (const candle of dropped)
+      expect(ohlc(candle), new Date(candle.timestamp).toISOString()).toEqual(
+        ohlc(binance.get(candle.timestamp)),
+      );
   });
 
   it('streams: batches are bounded whatever the file size', async () => {

@@ -1,5 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadFunding } from '../src/funding';
+import { FundingFile, loadFunding } from '../src/funding';
 import { at } from './data';
 
 const HOUR = 3_600_000;
@@ -108,6 +111,78 @@ describe('funding loaders read every funding file in the shared data', () => {
     // hole on 2021-02-19. The data README's summary lists six of the off-grid steps.
     const htx = await loadFunding({ path: supervik('BTC', 'htx', '2021-01-01_2024-01-01') });
     expect(htx.report).toMatchObject({ offGrid: 7, irregularSpacings: 15, missingSettlements: 2 });
+  });
+});
+
+describe('other layouts and streaming', () => {
+  const write = (name: string, text: string) => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'perpkit-funding-')), name);
+    writeFileSync(file, text);
+    return file;
+  };
+
+  it('reads a CSV of any layout through a column mapping: time, rate, symbol and interval columns', async () => {
+    const mapped = await loadFunding({
+      path: write(
+        'custom.csv',
+        [
+          'pair,settled_at,rate_per_period,period_h,note',
+          'ETH,2024-03-01T00:00:00Z,0.0003,4,other coin',
+          'BTC,2024-03-01T00:00:00.250Z,0.0001,4,ms jitter',
+          'BTC,2024-03-01T04:00:00Z,-0.0002,4,',
+          'BTC,2024-03-01T08:00:00Z,0.00005,4,',
+        ].join('\n'),
+      ),
+      format: 'csv',
+      symbol: 'BTC',
+      columns: { time: 'settled_at', rate: 'rate_per_period', symbol: 'pair', intervalHours: 'period_h' },
+    });
+    const t0 = Date.parse('2024-03-01T00:00:00Z');
+    expect(mapped.points).toEqual([
+      { time: t0, rate: 0.0001, intervalHours: 4, ratePerHour: 0.0001 / 4 },
+      { time: t0 + 4 * HOUR, rate: -0.0002, intervalHours: 4, ratePerHour: -0.0002 / 4 },
+      { time: t0 + 8 * HOUR, rate: 0.00005, intervalHours: 4, ratePerHour: 0.00005 / 4 },
+    ]);
+    expect(mapped.report).toMatchObject({
+      format: 'csv',
+      rows: 3,
+      points: 3,
+      intervalHours: 4,
+      irregularSpacings: 0,
+    });
+  });
+
+  it('names the missing column of a mapping', async () => {
+    const file = write('bad.csv', 'when,value\n1700000000000,0.0001\n');
+    await expect(
+      loadFunding({ path: file, format: 'csv', columns: { time: 'when', rate: 'funding' } }),
+    ).rejects.toThrow(/columns when\/funding are not in the header \(when, value\)/);
+  });
+
+  it('streams: a large file comes in bounded batches, and an out-of-order row is dropped and counted', async () => {
+    const start = Date.parse('2020-01-01T00:00:00Z');
+    const rows = ['fundingTime,fundingIntervalHours,fundingRate'];
+    for (let index = 0; index < 200_000; index += 1) rows.push(`${start + index * HOUR},1,0.00001`);
+    rows.splice(50_001, 0, `${start + 10 * HOUR},1,0.5`);
+    const source = new FundingFile({ path: write('big.csv', `${rows.join('\n')}\n`) });
+    let batches = 0;
+    let largest = 0;
+    let points = 0;
+    for await (const batch of source.batches()) {
+      batches += 1;
+      largest = Math.max(largest, batch.length);
+      points += batch.length;
+      expect(batch.every((point) => point.rate === 0.00001)).toBe(true);
+    }
+    expect(points).toBe(200_000);
+    expect(batches).toBeGreaterThan(3);
+    expect(largest).toBeLessThan(60_000);
+    expect(source.report()).toMatchObject({
+      rows: 200_001,
+      points: 200_000,
+      outOfOrder: 1,
+      irregularSpacings: 0,
+    });
   });
 });
 

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   attribute,
+  BreakdownAccumulator,
   breakdown,
   cagr,
   calmarRatio,
@@ -14,7 +15,10 @@ import {
   sharpeRatio,
   sortinoRatio,
   standardDeviation,
+  TradeListHasher,
   tradeListHash,
+  turnover,
+  winRate,
   YEAR_MS,
 } from '../src/metrics';
 
@@ -83,6 +87,28 @@ describe('metrics against hand-computed values', () => {
     expect(result[0]).toBeCloseTo(0.02, 15); // 102 / 100 − 1
     expect(result[1]).toBeCloseTo(-0.0294117647058824, 14); // 99 / 102 − 1
     expect(result[2]).toBeCloseTo(0.0505050505050506, 14); // 104 / 99 − 1
+  });
+
+  it('win rate: trades with a positive net PnL over all trades; break-even is not a win', () => {
+    const nets = [5, -2, 0, 1, -0.01];
+    expect(winRate(nets.map((netPnl) => trade({ netPnl })))).toBe(0.4); // 2 of 5
+    expect(winRate([])).toBe(0);
+  });
+
+  it('exposure: the share of recorded steps with a position open', () => {
+    const tracker = new EquityTracker(1000, 0);
+    const inMarket = [false, true, true, false, true, false, false, true];
+    inMarket.forEach((open, index) => {
+      tracker.record((index + 1) * 60_000, 1000, open);
+    });
+    expect(tracker.finish().exposure).toBe(0.5); // 4 of 8
+    expect(new EquityTracker(1000, 0).finish().exposure).toBe(0);
+  });
+
+  it('turnover: traded notional of every fill over starting equity', () => {
+    // Buy 2 @ 100, sell 2 @ 110, buy 1 @ 108, sell 1 @ 105 on 10 000: 633 / 10 000.
+    expect(turnover(2 * 100 + 2 * 110 + 108 + 105, 10_000)).toBeCloseTo(0.0633, 15);
+    expect(turnover(500, 0)).toBe(0);
   });
 
   it('the streaming tracker agrees with the batch functions on any path', () => {
@@ -169,6 +195,23 @@ describe('trade attribution, breakdowns and the trade-list hash', () => {
       'chop',
       'trend',
     ]);
+  });
+
+  it('the one-at-a-time accumulators equal the list functions', () => {
+    const trades = [
+      attribute(trade({ id: 'T1', netPnl: 5, entryReasons: ['A'], regime: 'trend' })),
+      attribute(trade({ id: 'T2', netPnl: -2, entryReasons: ['A'], regime: 'chop', fees: 0.3 })),
+      attribute(trade({ id: 'T3', netPnl: 1, entryReasons: ['B'], funding: 0.25 })),
+    ];
+    const accumulator = new BreakdownAccumulator((entry) => entry.regime);
+    const hasher = new TradeListHasher();
+    for (const entry of trades) {
+      accumulator.add(entry);
+      hasher.add(entry);
+    }
+    expect(accumulator.result()).toEqual(breakdown(trades, (entry) => entry.regime));
+    expect(hasher.trades).toBe(3);
+    expect(hasher.digest()).toBe(tradeListHash(trades));
   });
 
   it('the hash changes with any trade detail and with order, and only then', () => {

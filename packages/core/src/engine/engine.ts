@@ -1019,6 +1019,20 @@ export class Engine {
       proposals.push({ proposal: result.proposal, stage });
     }
 
+    if (proposals.length === 1) {
+      // The common case (one signal, one order): the same steps as below without the grouping
+      // and staging machinery, which costs more than the rest of the order's way to the venue.
+      const { proposal, stage } = proposals[0] as { proposal: OrderProposal; stage: 0 | 1 };
+      const verdict = this.gate(proposal, failures);
+      if (verdict instanceof Promise) {
+        this.park([{ proposal, stage, verdict }], failures);
+        return { orders: cancels, denials };
+      }
+      if (!verdict.allowed) return { orders: cancels, denials: denials + 1 };
+      const sent = await this.submit(verdict.proposal, failures);
+      return { orders: cancels + (sent ? 1 : 0), denials };
+    }
+
     // Gate everything before sending anything, so one denied leg can stop its whole group.
     // A group with an asynchronous verdict (a human, a model) is parked instead of awaited.
     const groups = new Map<

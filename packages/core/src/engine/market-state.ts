@@ -41,17 +41,21 @@ export class CandleRing implements CandleSeries {
   }
 }
 
-interface InstrumentData {
-  ticker?: Ticker;
-  book?: OrderBook;
-  funding?: FundingRate;
-  candles?: CandleRing;
-  lastUpdate?: number;
+/**
+ * Everything known about one instrument. A class with every field set up front, so all entries
+ * share one shape and the per-bar updates are plain field stores.
+ */
+class InstrumentData {
+  ticker: Ticker | undefined = undefined;
+  book: OrderBook | undefined = undefined;
+  funding: FundingRate | undefined = undefined;
+  candles: CandleRing | undefined = undefined;
+  lastUpdate: number | undefined = undefined;
   /** Close time and close of the newest bar. */
-  candleTime?: number;
-  candleClose?: number;
+  candleTime: number | undefined = undefined;
+  candleClose = 0;
   /** A ticker derived from the newest bar, built on first read. */
-  derived?: Ticker;
+  derived: Ticker | undefined = undefined;
 }
 
 /** Latest market data per instrument, updated from exchange events. */
@@ -59,8 +63,26 @@ export class MarketState {
   private readonly markets = new InstrumentMap<Market>();
   private readonly marketList: Market[] = [];
   private readonly data = new InstrumentMap<InstrumentData>();
+  /**
+   * The entry looked up last. A bar updates the same instrument several times in a row (candle,
+   * ticker, then the strategies' reads), so this saves most of the two-level map lookups.
+   */
+  private lastExchange: string | undefined;
+  private lastSymbol: string | undefined;
+  private lastEntry: InstrumentData | undefined;
 
   constructor(private readonly candleHistory: number) {}
+
+  private find(exchange: string, symbol: string): InstrumentData | undefined {
+    if (symbol === this.lastSymbol && exchange === this.lastExchange) return this.lastEntry;
+    const entry = this.data.get(exchange, symbol);
+    if (entry) {
+      this.lastExchange = exchange;
+      this.lastSymbol = symbol;
+      this.lastEntry = entry;
+    }
+    return entry;
+  }
 
   addMarkets(markets: readonly Market[]): void {
     for (const market of markets) {
@@ -84,9 +106,9 @@ export class MarketState {
   }
 
   private entry(exchange: string, symbol: string): InstrumentData {
-    let entry = this.data.get(exchange, symbol);
+    let entry = this.find(exchange, symbol);
     if (!entry) {
-      entry = {};
+      entry = new InstrumentData();
       this.data.set(exchange, symbol, entry);
     }
     return entry;
@@ -124,35 +146,35 @@ export class MarketState {
    * derived from that bar: mark and last are its close.
    */
   ticker(exchange: string, symbol: string): Ticker | undefined {
-    const entry = this.data.get(exchange, symbol);
+    const entry = this.find(exchange, symbol);
     if (!entry) return undefined;
     const { ticker, candleTime } = entry;
     if (candleTime === undefined || (ticker && ticker.timestamp >= candleTime)) return ticker;
     if (entry.derived?.timestamp !== candleTime) {
-      const close = entry.candleClose as number;
+      const close = entry.candleClose;
       entry.derived = { exchange, symbol, timestamp: candleTime, mark: close, last: close };
     }
     return entry.derived;
   }
 
   orderBook(exchange: string, symbol: string): OrderBook | undefined {
-    return this.data.get(exchange, symbol)?.book;
+    return this.find(exchange, symbol)?.book;
   }
 
   fundingRate(exchange: string, symbol: string): FundingRate | undefined {
-    return this.data.get(exchange, symbol)?.funding;
+    return this.find(exchange, symbol)?.funding;
   }
 
   candles(exchange: string, symbol: string): CandleSeries | undefined {
-    return this.data.get(exchange, symbol)?.candles;
+    return this.find(exchange, symbol)?.candles;
   }
 
   lastUpdate(exchange: string, symbol: string): number | undefined {
-    return this.data.get(exchange, symbol)?.lastUpdate;
+    return this.find(exchange, symbol)?.lastUpdate;
   }
 
   referencePrice(exchange: string, symbol: string): number | undefined {
-    const entry = this.data.get(exchange, symbol);
+    const entry = this.find(exchange, symbol);
     if (!entry) return undefined;
     if (entry.ticker && entry.ticker.mark > 0) return entry.ticker.mark;
     const book = entry.book;
