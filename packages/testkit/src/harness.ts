@@ -70,6 +70,7 @@ export function setupContextFor(engine: Engine, id: string, mode: RunMode = 'bac
     events: engine.events,
     approvals: engine.approvals,
     memory: engine.memory.forComponent(id),
+    services: engine.services,
   };
 }
 
