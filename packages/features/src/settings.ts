@@ -52,6 +52,8 @@ export interface FeatureSnapshot {
   readonly barTime: number | undefined;
   /** Engine time the snapshot was taken. */
   readonly at: number;
+  /** The newest bar's open and close. */
+  readonly open: number | undefined;
   readonly close: number | undefined;
   /** Wilder ATR including the newest bar, in price units. */
   readonly atr: number | undefined;

@@ -63,6 +63,7 @@ export function buildSnapshot(
     symbol: instrument.symbol,
     barTime: bar.barTime,
     at,
+    open,
     close,
     atr,
     bodyOverAtr,

@@ -12,6 +12,7 @@ import { BYBIT_BTC_1M, readCandles } from './data';
 
 const BAR_FIELDS = [
   'barTime',
+  'open',
   'close',
   'atr',
   'bodyOverAtr',
