@@ -1,4 +1,4 @@
-import type { Candle } from '@perpkit/core';
+import { type Candle, EngineError } from '@perpkit/core';
 import { RollingMoments } from './rolling';
 
 /**
@@ -37,7 +37,8 @@ export class AverageTrueRange implements BarIndicator<number> {
   private value = Number.NaN;
 
   constructor(readonly period: number) {
-    if (!Number.isInteger(period) || period < 1) throw new RangeError('period must be a positive integer');
+    if (!Number.isInteger(period) || period < 1)
+      throw new EngineError('INVALID_ARGUMENT', 'period must be a positive integer');
   }
 
   private next(range: number): number {
@@ -73,7 +74,8 @@ export class VolumeZScore implements BarIndicator<number> {
   private readonly window: RollingMoments;
 
   constructor(readonly period: number) {
-    if (!Number.isInteger(period) || period < 2) throw new RangeError('period must be an integer ≥ 2');
+    if (!Number.isInteger(period) || period < 2)
+      throw new EngineError('INVALID_ARGUMENT', 'period must be an integer ≥ 2');
     this.window = new RollingMoments(period);
   }
 
@@ -104,7 +106,8 @@ export class RealizedVolatility implements BarIndicator<number> {
   private barMs = Number.POSITIVE_INFINITY;
 
   constructor(readonly period: number) {
-    if (!Number.isInteger(period) || period < 2) throw new RangeError('period must be an integer ≥ 2');
+    if (!Number.isInteger(period) || period < 2)
+      throw new EngineError('INVALID_ARGUMENT', 'period must be an integer ≥ 2');
     this.window = new RollingMoments(period);
   }
 

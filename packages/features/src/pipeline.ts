@@ -1,4 +1,4 @@
-import type { Candle, OrderBook, Ticker } from '@perpkit/core';
+import { type Candle, EngineError, type OrderBook, type Ticker } from '@perpkit/core';
 import { AverageTrueRange, RealizedVolatility, VolumeZScore } from './indicators';
 import { RegimeClassifier, type RegimeReading } from './regime';
 import { defaultFeatureSettings, type FeatureSettings, type FeatureSnapshot } from './settings';
@@ -46,7 +46,8 @@ export class FeaturePipeline {
       this.realizedVol.commit(newest);
       this.regime.commit(newest);
     } else if (newest !== undefined && candle.timestamp < newest.timestamp) {
-      throw new RangeError(
+      throw new EngineError(
+        'INVALID_ARGUMENT',
         `bar at ${candle.timestamp} is older than the newest bar (${newest.timestamp}) of ${this.exchange}:${this.symbol}`,
       );
     }

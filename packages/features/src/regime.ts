@@ -1,4 +1,4 @@
-import { type Candle, reason, type SignalReason, z } from '@perpkit/core';
+import { type Candle, EngineError, reason, type SignalReason, z } from '@perpkit/core';
 import type { BarIndicator } from './indicators';
 import { NumberRing } from './rolling';
 
@@ -44,9 +44,10 @@ export class RegimeClassifier implements BarIndicator<RegimeReading> {
     readonly period: number,
     readonly trendEfficiency: number,
   ) {
-    if (!Number.isInteger(period) || period < 2) throw new RangeError('period must be an integer ≥ 2');
+    if (!Number.isInteger(period) || period < 2)
+      throw new EngineError('INVALID_ARGUMENT', 'period must be an integer ≥ 2');
     if (!(trendEfficiency > 0 && trendEfficiency <= 1))
-      throw new RangeError('trendEfficiency must be in (0, 1]');
+      throw new EngineError('INVALID_ARGUMENT', 'trendEfficiency must be in (0, 1]');
     this.closes = new NumberRing(period);
     this.moves = new NumberRing(period - 1);
   }

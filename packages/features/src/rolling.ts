@@ -1,3 +1,5 @@
+import { EngineError } from '@perpkit/core';
+
 /** Mean and population variance of a window. */
 export interface WindowMoments {
   readonly count: number;
@@ -24,7 +26,8 @@ export class RollingMoments {
   private pushesSinceExact = 0;
 
   constructor(readonly period: number) {
-    if (!Number.isInteger(period) || period < 1) throw new RangeError(`period must be a positive integer`);
+    if (!Number.isInteger(period) || period < 1)
+      throw new EngineError('INVALID_ARGUMENT', `period must be a positive integer`);
     this.values = new Float64Array(period);
   }
 
@@ -109,7 +112,7 @@ export class NumberRing {
 
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1)
-      throw new RangeError(`capacity must be a positive integer`);
+      throw new EngineError('INVALID_ARGUMENT', `capacity must be a positive integer`);
     this.values = new Float64Array(capacity);
   }
 
