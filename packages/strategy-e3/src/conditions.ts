@@ -86,6 +86,18 @@ const MISSING: Record<E3ConditionName, string> = {
   spreadBps: 'no fresh bid and ask',
 };
 
+/**
+ * Conditions on market data a source may simply not have (no book on a candle replay, no index
+ * price on some venues): `missingData: skip` may skip these. Bar indicators that are still warming
+ * up always block, whatever `missingData` says: a warmup is no reason to trade.
+ */
+export const SKIPPABLE_CONDITIONS: readonly E3ConditionName[] = [
+  'obImbalance',
+  'premiumPct',
+  'fundingRate',
+  'spreadBps',
+];
+
 export type ConditionStatus = 'pass' | 'fail' | 'missing' | 'skipped';
 
 export interface ConditionResult {
@@ -108,7 +120,10 @@ export interface E3Decision {
 export interface E3Rules {
   readonly conditions: E3Conditions;
   readonly sides: 'both' | 'long' | 'short';
-  /** A configured condition whose data is missing blocks (`block`, the default) or is skipped. */
+  /**
+   * A configured book, premium, funding or spread condition whose data is missing blocks (`block`,
+   * the default) or is skipped (`skip`). Bar indicators still warming up always block.
+   */
   readonly missingData: 'block' | 'skip';
 }
 
@@ -123,7 +138,7 @@ function check(
 ): ConditionResult {
   const code = CODES[name];
   if (value === undefined) {
-    const skipped = rules.missingData === 'skip';
+    const skipped = rules.missingData === 'skip' && SKIPPABLE_CONDITIONS.includes(name);
     return {
       name,
       status: skipped ? 'skipped' : 'missing',

@@ -18,6 +18,7 @@ export {
   type E3Rules,
   e3ConditionsSchema,
   evaluateE3,
+  SKIPPABLE_CONDITIONS,
 } from './conditions';
 
 export const e3Options = z
@@ -32,7 +33,10 @@ export const e3Options = z
     /** Which bar directions may be traded. */
     sides: z.enum(['both', 'long', 'short']).default('both'),
     conditions: e3ConditionsSchema,
-    /** A configured condition whose data is missing (no book, no index price) blocks or is skipped. */
+    /**
+     * A configured book, premium, funding or spread condition whose data is missing (no book, no
+     * index price) blocks or is skipped. Bar indicators still warming up always block.
+     */
     missingData: z.enum(['block', 'skip']).default('block'),
     /** Feature parameters (ATR period, volume window, ...); see @perpkit/features. */
     features: featureSettingsSchema.prefault({}),

@@ -1,5 +1,5 @@
-import { type Candle, type OrderBook, parsePluginOptions, type Signal } from '@perpkit/core';
-import { createTestEngine, describeStrategyContract, replayCandles } from '@perpkit/testkit';
+import { type Candle, type ExitRule, type OrderBook, parsePluginOptions, type Signal } from '@perpkit/core';
+import { createTestEngine, describeStrategyContract } from '@perpkit/testkit';
 import { describe, expect, it } from 'vitest';
 import e3, { E3_CONDITION_NAMES } from '../src/index';
 import { BYBIT_BTC_1M, readCandles } from './data';
@@ -188,26 +188,82 @@ describe('e3 in an engine', () => {
   });
 });
 
-describe('e3 on real data', () => {
-  const replay = async (conditions: Record<string, unknown>) => {
-    const options = parsePluginOptions(e3, { exchange: 'fake', symbol: 'BTC', quantity: 0.01, conditions });
-    const { signals } = await replayCandles(e3, options, [
-      { symbol: 'BTC', candles: realCandles, market: { tickSize: '0.1', lotSize: '0.001' } },
-    ]);
-    return signals.filter((signal) => signal.strategyId === 'e3');
+/**
+ * Replays real Bybit BTC 1m bars on an engine whose only exit rule closes every position the cycle
+ * after it opens, so E3 may enter again and again (exits are not these tests' subject).
+ */
+async function replayReal(options: Record<string, unknown>): Promise<Signal[]> {
+  const parsed = parsePluginOptions(e3, { exchange: 'fake', symbol: 'BTC', quantity: 0.01, ...options });
+  const closeAtOnce: ExitRule = {
+    name: 'close-at-once',
+    layer: 2,
+    priority: 0,
+    evaluate: () => ({ action: 'close', code: 'TEST_CLOSE', message: 'test exit' }),
   };
+  const first = realCandles[0] as Candle;
+  const { engine, exchange, clock, signals } = await createTestEngine({
+    strategies: [{ id: 'e3', create: (context) => e3.setup(context, parsed) }],
+    exitRules: [{ id: 'close-at-once', create: () => closeAtOnce }],
+    start: first.timestamp,
+    exchange: { prices: { BTC: first.open }, balance: 10_000_000 },
+  });
+  for (const candle of realCandles) {
+    clock.advanceTo(candle.timestamp + MINUTE);
+    exchange.setTime(candle.timestamp + MINUTE);
+    exchange.pushCandle('BTC', candle);
+    await engine.runCycle();
+  }
+  await engine.stop('done', { cancelOpenOrders: false, timeoutMs: 1000 });
+  return signals.filter((signal) => signal.strategyId === 'e3');
+}
 
+describe('e3 on real data', () => {
   it('respects its thresholds: out of reach, it never fires (the historic bug fired anyway)', async () => {
-    const some = await replay({ bodyOverAtr: { min: 1.5 }, volumeZ: { min: 2 } });
-    expect(some.length).toBeGreaterThan(0);
+    const some = await replayReal({ conditions: { bodyOverAtr: { min: 1.5 }, volumeZ: { min: 2 } } });
+    expect(some.length).toBeGreaterThan(20);
     for (const signal of some) {
       expect(Math.abs(signal.features?.bodyOverAtr as number)).toBeGreaterThanOrEqual(1.5);
       expect(signal.features?.volumeZ as number).toBeGreaterThanOrEqual(2);
     }
-    expect(await replay({ bodyOverAtr: { min: 1000 }, volumeZ: { min: 2 } })).toEqual([]);
-    expect(await replay({ bodyOverAtr: { min: 1.5 }, volumeZ: { min: 1000 } })).toEqual([]);
+    expect(new Set(some.map((signal) => signal.side))).toEqual(new Set(['buy', 'sell']));
+    expect(await replayReal({ conditions: { bodyOverAtr: { min: 1000 }, volumeZ: { min: 2 } } })).toEqual([]);
+    expect(await replayReal({ conditions: { bodyOverAtr: { min: 1.5 }, volumeZ: { min: 1000 } } })).toEqual(
+      [],
+    );
     // Candles carry no order book: a book condition blocks every entry unless told to skip it.
-    expect(await replay({ bodyOverAtr: { min: 1.5 }, obImbalance: { min: 0 } })).toEqual([]);
+    expect(await replayReal({ conditions: { bodyOverAtr: { min: 1.5 }, obImbalance: { min: 0 } } })).toEqual(
+      [],
+    );
+    const skipped = await replayReal({
+      conditions: { bodyOverAtr: { min: 1.5 }, volumeZ: { min: 2 }, obImbalance: { min: 0 } },
+      missingData: 'skip',
+    });
+    // Skipping the missing book changes nothing else: not even during the indicators' warmup.
+    expect(skipped.map((signal) => signal.createdAt)).toEqual(some.map((signal) => signal.createdAt));
+  });
+});
+
+describe('e3 under an optimizer', () => {
+  it('runs parameter sets side by side in one process exactly as it runs them alone', async () => {
+    const sets = [
+      { conditions: { bodyOverAtr: { min: 1.2 }, volumeZ: { min: 1.5 } }, features: { atrPeriod: 10 } },
+      {
+        conditions: { bodyOverAtr: { min: 2 }, volumeZ: { min: 1 }, realizedVol: { max: 0.8 } },
+        features: { atrPeriod: 20 },
+      },
+      { conditions: { volumeZ: { min: 3 } }, sides: 'short' },
+    ];
+    const comparable = (signals: readonly Signal[]) =>
+      signals.map((signal) => [signal.createdAt, signal.side, signal.reasons, signal.features]);
+    const alone: Signal[][] = [];
+    for (const set of sets) alone.push(await replayReal(set));
+    const together = await Promise.all(sets.map((set) => replayReal(set)));
+    together.forEach((signals, index) => {
+      expect(comparable(signals)).toEqual(comparable(alone[index] as Signal[]));
+    });
+    const counts = alone.map((signals) => signals.length);
+    expect(Math.min(...counts)).toBeGreaterThan(5);
+    expect(new Set(counts).size).toBe(3);
   });
 });
 

@@ -56,7 +56,10 @@ export type FadeFilters = z.infer<typeof fadeFiltersSchema>;
 export interface FadeRules {
   readonly triggers: FadeTriggers;
   readonly filters: FadeFilters;
-  /** A configured filter whose data is missing blocks (`block`) or is skipped (`skip`). */
+  /**
+   * A configured spread filter without quotes blocks (`block`) or is skipped (`skip`); the volume
+   * filter always blocks while its baseline warms up.
+   */
   readonly missingData: 'block' | 'skip';
 }
 
@@ -163,9 +166,16 @@ export function evaluateFade(snapshot: FeatureSnapshot, rules: FadeRules): FadeD
     const { min, max } = filters.volumeZ;
     const volumeZ = snapshot.volumeZ;
     const range = `[${min ?? '−∞'}, ${max ?? '∞'}]`;
-    if (volumeZ === undefined)
-      skippedOrBlocked('FADE_VOLUME_Z', 'volume z-score', 'volume baseline warming up or constant');
-    else if ((min === undefined || volumeZ >= min) && (max === undefined || volumeZ <= max))
+    if (volumeZ === undefined) {
+      // The volume baseline warming up is no missing data source: it blocks whatever `missingData` says.
+      filterReasons.push(
+        reason(
+          'FADE_VOLUME_Z_MISSING',
+          'volume z-score unavailable (baseline warming up or constant): blocks',
+        ),
+      );
+      blockedBy.push('volume z-score');
+    } else if ((min === undefined || volumeZ >= min) && (max === undefined || volumeZ <= max))
       filterReasons.push(reason('FADE_VOLUME_Z', `volume z-score ${volumeZ.toFixed(2)} within ${range}`));
     else {
       filterReasons.push(

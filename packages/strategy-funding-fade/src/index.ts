@@ -31,7 +31,7 @@ export const fundingFadeOptions = z
     triggers: fadeTriggersSchema,
     /** Spread and volume filters. */
     filters: fadeFiltersSchema.prefault({}),
-    /** A configured filter whose data is missing blocks or is skipped. */
+    /** A configured spread filter without quotes blocks or is skipped (volume warmup always blocks). */
     missingData: z.enum(['block', 'skip']).default('block'),
     /** No new entry this long after the previous one (engine clock). */
     cooldown: duration.default(0),

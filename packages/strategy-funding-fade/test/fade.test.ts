@@ -130,6 +130,17 @@ describe('evaluateFade: filters', () => {
     expect(evaluateFade({ ...extreme, volumeZ: 1 }, floor).side).toBe('sell');
   });
 
+  it('blocks while the volume baseline warms up, even when told to skip missing data', () => {
+    for (const missingData of ['block', 'skip'] as const) {
+      const decision = evaluateFade({ ...extreme, volumeZ: undefined }, { ...RULES, missingData });
+      expect(decision.side).toBeUndefined();
+      expect(decision.reasons).toContainEqual({
+        code: 'FADE_VOLUME_Z_MISSING',
+        message: 'volume z-score unavailable (baseline warming up or constant): blocks',
+      });
+    }
+  });
+
   it('blocks on a missing filter input, unless told to skip it', () => {
     const noSpread = { ...extreme, spreadBps: undefined };
     const blocked = evaluateFade(noSpread, RULES);
