@@ -3,7 +3,7 @@ import { createTestEngine } from '@perpkit/testkit';
 import { describe, expect, it } from 'vitest';
 import {
   defaultFeatureSettings,
-  type FeatureHub,
+  FeatureHub,
   FeaturePipeline,
   type FeatureSnapshot,
   featureHub,
@@ -128,6 +128,17 @@ describe('FeatureHub in an engine', () => {
     expect(one.hubs[0]).not.toBe(two.hubs[0]);
     expect(one.hubs[0]?.counters.previews).toBe(4 * 50);
     expect(two.hubs[0]?.counters.previews).toBe(4 * 80);
+  });
+
+  it('shares an exit rule’s ATR with a strategy reading the same ATR', () => {
+    const hub = new FeatureHub();
+    hub.view('sim', 'BTC', defaultFeatureSettings({ atrPeriod: 14 }));
+    expect(hub.indicatorCount).toBe(4);
+    hub.averageTrueRange('sim', 'BTC', 14);
+    expect(hub.indicatorCount).toBe(4);
+    hub.averageTrueRange('sim', 'BTC', 21);
+    hub.averageTrueRange('sim', 'ETH', 14);
+    expect(hub.indicatorCount).toBe(6);
   });
 
   it('gives a host without shared services a private hub', () => {
