@@ -1,3 +1,4 @@
 import { packageTestConfig } from '../../vitest.shared.ts';
 
-export default packageTestConfig();
+// Replays of real data: generous under a loaded CI machine (timing claims live in the benchmark).
+export default packageTestConfig({ testTimeout: 60_000 });

@@ -30,7 +30,9 @@ async function backtest(config: string) {
 const total = (rows: readonly Breakdown[]) => rows.reduce((sum, row) => sum + row.trades, 0);
 
 describe('strategy examples: backtests on real Binance BTC candles and funding', () => {
-  it('E3: trades, PnL by reason (side) and by regime, bear left out by the policy, deterministic', async () => {
+  it('E3: trades, PnL by reason (side) and by regime, bear left out by the policy, deterministic', {
+    timeout: 180_000,
+  }, async () => {
     const result = await backtest('examples/e3.backtest.yaml');
     expect(result.summary.bars).toBe(13_848);
     expect(result.summary.trades).toBeGreaterThan(50);
@@ -53,7 +55,9 @@ describe('strategy examples: backtests on real Binance BTC candles and funding',
     expect(again.summary.tradeListHash).toBe(result.summary.tradeListHash);
   });
 
-  it('funding fade: fades both funding extremes, collects funding, PnL by reason and regime', async () => {
+  it('funding fade: fades both funding extremes, collects funding, PnL by reason and regime', {
+    timeout: 120_000,
+  }, async () => {
     const result = await backtest('examples/funding-fade.backtest.yaml');
     expect(result.summary.trades).toBeGreaterThan(50);
     const { byReason, byRegime } = result.breakdowns;
@@ -70,7 +74,9 @@ describe('strategy examples: paper trading on replayed data', () => {
     ['examples/e3.paper.yaml', 'e3', 'E3_SPREAD_SKIPPED'],
     ['examples/funding-fade.paper.yaml', 'funding-fade', 'FADE_SPREAD_SKIPPED'],
   ] as const) {
-    it(`${strategy}: trades through the runner, regime labels and reasons in the audit log`, async () => {
+    it(`${strategy}: trades through the runner, regime labels and reasons in the audit log`, {
+      timeout: 150_000,
+    }, async () => {
       const db = path.join(mkdtempSync(path.join(tmpdir(), 'perpkit-strategy-paper-')), 'paper.db');
       const runner = startRunner(['--config', config, '--db', db, '--speed', '200000']);
       await waitUntil(
