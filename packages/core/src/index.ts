@@ -22,6 +22,7 @@ export * from './plugin';
 export * from './portfolio';
 export * from './risk';
 export * from './semver';
+export * from './services';
 export * from './signal';
 export type * from './state';
 export * from './store';

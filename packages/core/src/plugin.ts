@@ -9,6 +9,7 @@ import type { PluginMemory } from './memory';
 import type { Monitor } from './monitor';
 import type { RiskGate } from './risk';
 import { isValidRange, satisfies } from './semver';
+import type { SharedServices } from './services';
 import type { StateView } from './state';
 import type { Strategy } from './strategy';
 import type { RunMode } from './types';
@@ -69,6 +70,11 @@ export interface SetupContext {
    * hold secrets.
    */
   record(kind: string, data: Readonly<Record<string, unknown>>): void;
+  /**
+   * Services shared by every component of this engine (and only this engine): a feature pipeline
+   * that is computed once per cycle whoever reads it. See `SharedServices`.
+   */
+  readonly services: SharedServices;
 }
 
 /** Exchanges are created before the engine exists, so they get a smaller context. */

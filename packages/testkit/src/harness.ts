@@ -72,6 +72,7 @@ export function setupContextFor(engine: Engine, id: string, mode: RunMode = 'bac
     memory: engine.memory.forComponent(id),
     record: (kind, data) =>
       engine.events.emit('plugin:record', { at: engine.clock.now(), component: id, kind, data }),
+    services: engine.services,
   };
 }
 

@@ -20,6 +20,7 @@ import type { Monitor, MonitorReport } from '../monitor';
 import { PhaseManager, phaseDecision } from '../phase';
 import type { SetupContext } from '../plugin';
 import type { OrderProposal, RiskDecision, RiskGate } from '../risk';
+import { ServiceRegistry } from '../services';
 import type { Signal, SignalInput } from '../signal';
 import type { LedgerPosition } from '../state';
 import { AUDIT_EVENTS, type AuditRecord, type EngineCheckpoint, type Store } from '../store';
@@ -139,6 +140,8 @@ export class Engine {
   readonly approvals: ApprovalDesk;
   /** Durable plugin memory; every change is a `memory` event. */
   readonly memory: MemoryBank;
+  /** Services the components of this engine share (`SetupContext.services`). */
+  readonly services = new ServiceRegistry();
 
   private readonly logger: Logger;
   private readonly exchanges = new Map<string, Exchange>();
@@ -387,6 +390,7 @@ export class Engine {
       approvals: this.approvals,
       memory: this.memory.forComponent(id),
       record: (kind, data) => this.emit('plugin:record', { at: this.clock.now(), component: id, kind, data }),
+      services: this.services,
     };
   }
 
