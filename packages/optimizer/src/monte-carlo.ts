@@ -138,6 +138,8 @@ export function monteCarlo(
   for (const [index, pnl] of trades.entries())
     if (!Number.isFinite(pnl)) throw invalid(`trade ${index} has a non-finite PnL (${pnl})`);
 
+  let originalNetPnl = 0;
+  for (const pnl of trades) originalNetPnl += pnl;
   const random = createRandom(seed);
   const count = trades.length;
   const path = Float64Array.from(trades);
@@ -158,16 +160,19 @@ export function monteCarlo(
       for (let index = 0; index < count; index++)
         path[index] = trades[Math.floor(random() * count)] as number;
     }
-    let netPnl = 0;
-    for (const pnl of path) netPnl += pnl;
+    // A permutation has the original sum; summing it again in another order would only add
+    // rounding noise that shows up as a spread in the histogram.
+    let netPnl = originalNetPnl;
+    if (method === 'bootstrap') {
+      netPnl = 0;
+      for (const pnl of path) netPnl += pnl;
+    }
     netPnls[run] = netPnl;
     drawdowns[run] = pathDrawdown(path, startingEquity);
     returns[run] = netPnl / startingEquity;
     if (netPnl < 0) losses++;
   }
 
-  let originalNetPnl = 0;
-  for (const pnl of trades) originalNetPnl += pnl;
   return {
     method,
     runs,

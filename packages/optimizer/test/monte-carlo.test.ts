@@ -56,6 +56,14 @@ describe('monteCarlo shuffle', () => {
     expect(result.histogram.netPnl).toEqual([{ from: 20, to: 20, count: 300 }]);
   });
 
+  it('keeps the net PnL of every permutation exactly the original, without rounding noise', () => {
+    const trades = [0.1, 0.2, 0.3, -0.15, 1e-3, 7.7];
+    const result = monteCarlo(trades, 100, { method: 'shuffle', runs: 500, seed: 5 });
+    const sum = result.original.netPnl;
+    expect(result.netPnl).toEqual({ mean: sum, median: sum, lower: sum, upper: sum });
+    expect(result.histogram.netPnl).toHaveLength(1);
+  });
+
   it('measures drawdown from the running peak including the start', () => {
     // 100 → 110 → 80 → 85: the fall is 30 from the peak 110.
     expect(monteCarlo([10, -30, 5], 100, { method: 'shuffle', runs: 1, seed: 3 }).original.maxDrawdown).toBe(
