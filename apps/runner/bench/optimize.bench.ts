@@ -61,17 +61,33 @@ function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
 
 async function optimize(label: string, extra: string[]) {
   const out = path.join(directory, label);
-  const result = await run(['optimize', '--config', config, '--fresh', '--db', `${out}.db`, '--out', out, ...extra]);
+  const result = await run([
+    'optimize',
+    '--config',
+    config,
+    '--fresh',
+    '--db',
+    `${out}.db`,
+    '--out',
+    out,
+    ...extra,
+  ]);
   if (result.code !== 0) throw new Error(`${label} failed:\n${result.stderr}`);
   const results = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
   return { label, trialsPerSecond: results.trialsPerSecond as number, peakRss: results.peakRss as number };
 }
 
-const rows = [await optimize('1 worker thread', ['--workers', '1']), await optimize('2 worker threads', ['--workers', '2'])];
+const rows = [
+  await optimize('1 worker thread', ['--workers', '1']),
+  await optimize('2 worker threads', ['--workers', '2']),
+];
 if (redisAvailable()) {
   const redis = await startRedis();
   const workers = [0, 1].map(() =>
-    spawn(process.execPath, [CLI, 'worker', '--queue', redis.url, '--concurrency', '1'], { cwd: REPO, stdio: 'ignore' }),
+    spawn(process.execPath, [CLI, 'worker', '--queue', redis.url, '--concurrency', '1'], {
+      cwd: REPO,
+      stdio: 'ignore',
+    }),
   );
   try {
     rows.push(await optimize('2 queue workers (Redis)', ['--queue', redis.url]));

@@ -52,7 +52,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   try {
     if (command === 'plugins') return await pluginsCommand(args, io);
     if (command === 'backtest') return await backtestCommand(args, io);
-    if (command === 'optimize') return await (await import('./optimize-command')).runOptimizeCommand(args, io);
+    if (command === 'optimize')
+      return await (await import('./optimize-command')).runOptimizeCommand(args, io);
     if (command === 'worker') return await (await import('./worker-command')).runWorkerCommand(args, io);
     return await runCommand(args, io);
   } catch (error) {

@@ -25,8 +25,8 @@ import {
   type TrialExecutor,
   type TrialRecord,
   type TrialResult,
-  WorkerPool,
   type WalkForwardResult,
+  WorkerPool,
 } from '@perpkit/optimizer';
 import { parseDocument } from 'yaml';
 import { readBacktestSection } from './backtest-command';
@@ -152,12 +152,17 @@ function invalid(file: string, issues: ConfigIssue[]): ConfigError {
 export function readOptimizeSection(loaded: LoadedConfig): OptimizeSection {
   const raw = (loaded.config as { optimize?: unknown }).optimize;
   if (raw === undefined)
-    throw invalid(loaded.file, [{ path: 'optimize', message: 'required for runner optimize (see "runner optimize --help")' }]);
+    throw invalid(loaded.file, [
+      { path: 'optimize', message: 'required for runner optimize (see "runner optimize --help")' },
+    ]);
   const result = optimizeSectionSchema.safeParse(raw);
   if (!result.success)
     throw invalid(
       loaded.file,
-      describeIssues(result.error.issues as never, optimizeSectionSchema, { prefix: ['optimize'], lineOf: loaded.lineOf }),
+      describeIssues(result.error.issues as never, optimizeSectionSchema, {
+        prefix: ['optimize'],
+        lineOf: loaded.lineOf,
+      }),
     );
   return result.data;
 }
@@ -166,7 +171,8 @@ export function readOptimizeSection(loaded: LoadedConfig): OptimizeSection {
 function strategyIndexOf(loaded: LoadedConfig, section: OptimizeSection): number {
   const entries = loaded.config.strategies;
   const names = entries.map((entry, index) => `${entry.id ?? entry.plugin} (${index})`).join(', ');
-  if (entries.length === 0) throw invalid(loaded.file, [{ path: 'strategies', message: 'optimize needs a strategy' }]);
+  if (entries.length === 0)
+    throw invalid(loaded.file, [{ path: 'strategies', message: 'optimize needs a strategy' }]);
   if (section.strategy === undefined) {
     if (entries.length === 1) return 0;
     throw invalid(loaded.file, [
@@ -181,7 +187,9 @@ function strategyIndexOf(loaded: LoadedConfig, section: OptimizeSection): number
         : -1
       : entries.findIndex((entry) => (entry.id ?? entry.plugin) === wanted || entry.plugin === wanted);
   if (index < 0)
-    throw invalid(loaded.file, [{ path: 'optimize.strategy', message: `no strategy "${wanted}" (configured: ${names})` }]);
+    throw invalid(loaded.file, [
+      { path: 'optimize.strategy', message: `no strategy "${wanted}" (configured: ${names})` },
+    ]);
   return index;
 }
 
@@ -244,7 +252,9 @@ function progressReporter(io: Pick<CliIo, 'stderr'>, total: number, now: () => n
     const decile = Math.floor(share * 10);
     if (decile > lastDecile) {
       lastDecile = decile;
-      io.stderr.write(`optimize: ${done}/${total} trials (${Math.round(share * 100)}%), ${elapsed.toFixed(0)}s, ${etaText}\n`);
+      io.stderr.write(
+        `optimize: ${done}/${total} trials (${Math.round(share * 100)}%), ${elapsed.toFixed(0)}s, ${etaText}\n`,
+      );
     }
   };
 }
@@ -280,8 +290,11 @@ function rankedTable(ranked: readonly TrialRecord[], space: SearchSpace, objecti
     format(record.metrics?.sharpe),
     ...keys.map((key) => String(record.params[key])),
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: string[]) => `  ${cells.map((cell, column) => cell.padStart(widths[column] ?? 0)).join('  ')}`;
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: string[]) =>
+    `  ${cells.map((cell, column) => cell.padStart(widths[column] ?? 0)).join('  ')}`;
   return [line(header), ...rows.map(line)].join('\n');
 }
 
@@ -310,7 +323,8 @@ export async function runOptimizeCommand(args: string[], io: CliIo): Promise<num
   const integerFlag = (name: string, text: string | undefined, min: number) => {
     if (text === undefined) return undefined;
     const value = Number(text);
-    if (!Number.isInteger(value) || value < min) throw new UsageError(`--${name} must be an integer ≥ ${min} (got "${text}")`);
+    if (!Number.isInteger(value) || value < min)
+      throw new UsageError(`--${name} must be an integer ≥ ${min} (got "${text}")`);
     return value;
   };
   const configFile = path.resolve(io.cwd, values.config);
@@ -336,7 +350,11 @@ export async function runOptimizeCommand(args: string[], io: CliIo): Promise<num
   const entry = loaded.config.strategies[strategyIndex] as LoadedConfig['config']['strategies'][number];
   const strategyPlugin = plugins.registry.get('strategy', entry.plugin);
   if (strategyPlugin) {
-    const issues = checkSpace(section.space, strategyPlugin.options as never, (entry.options ?? {}) as Record<string, unknown>);
+    const issues = checkSpace(
+      section.space,
+      strategyPlugin.options as never,
+      (entry.options ?? {}) as Record<string, unknown>,
+    );
     if (issues.length > 0) throw invalid(loaded.file, issues);
   }
   if (section.sampler === 'grid') {
@@ -356,8 +374,14 @@ export async function runOptimizeCommand(args: string[], io: CliIo): Promise<num
     .digest('hex')
     .slice(0, 16);
   const baseName = path.basename(configFile).replace(/\.ya?ml$/i, '');
-  const dbFile = path.resolve(io.cwd, values.db ?? path.join(path.dirname(configFile), `${baseName}.optimize.db`));
-  const outDir = path.resolve(io.cwd, values.out ?? path.join(path.dirname(configFile), `${baseName}.optimize`));
+  const dbFile = path.resolve(
+    io.cwd,
+    values.db ?? path.join(path.dirname(configFile), `${baseName}.optimize.db`),
+  );
+  const outDir = path.resolve(
+    io.cwd,
+    values.out ?? path.join(path.dirname(configFile), `${baseName}.optimize`),
+  );
   const store = new StudyStore(dbFile);
   const opened = store.openStudy(
     key,
@@ -404,7 +428,10 @@ export async function runOptimizeCommand(args: string[], io: CliIo): Promise<num
   } else {
     const threads = new WorkerPool<ThreadTask, TrialResult>({ script: threadScript(), size: workers });
     pool = threads;
-    execute = async (task) => ({ result: await threads.run({ study: descriptor, columns, task }), worker: 'local' });
+    execute = async (task) => ({
+      result: await threads.run({ study: descriptor, columns, task }),
+      worker: 'local',
+    });
   }
 
   const walkForward = section.walkForward;
@@ -417,9 +444,11 @@ export async function runOptimizeCommand(args: string[], io: CliIo): Promise<num
     for (let start = firstBar; start + train + test <= lastClose; start += step) count += 1;
     return count;
   })();
-  const searchTrials = section.sampler === 'grid' ? Math.min(section.trials, gridSize(section.space)) : section.trials;
+  const searchTrials =
+    section.sampler === 'grid' ? Math.min(section.trials, gridSize(section.space)) : section.trials;
   const windowTrials = walkForward?.trials ?? section.trials;
-  const perWindow = section.sampler === 'grid' ? Math.min(windowTrials, gridSize(section.space)) : windowTrials;
+  const perWindow =
+    section.sampler === 'grid' ? Math.min(windowTrials, gridSize(section.space)) : windowTrials;
   const total = searchTrials + windowsPlanned * (perWindow + 1);
   const memory = memoryWatch();
   const progress = progressReporter(io, total);
@@ -437,7 +466,9 @@ export async function runOptimizeCommand(args: string[], io: CliIo): Promise<num
   const removeSignal = io.onSignal(() => {
     if (interrupted) return;
     interrupted = true;
-    io.stderr.write('\noptimize: interrupted; finished trials are stored, run the same command to continue\n');
+    io.stderr.write(
+      '\noptimize: interrupted; finished trials are stored, run the same command to continue\n',
+    );
     void pool?.close();
     void queue?.close();
   });
@@ -476,7 +507,12 @@ export async function runOptimizeCommand(args: string[], io: CliIo): Promise<num
     const best = ranked[0];
     let monteCarloResults: ReturnType<typeof monteCarlo>[] = [];
     if (best && section.monteCarlo !== false) {
-      const { result } = await execute({ segment: 'best', trial: 0, params: best.params, collectTrades: true });
+      const { result } = await execute({
+        segment: 'best',
+        trial: 0,
+        params: best.params,
+        collectTrades: true,
+      });
       const pnls = result.tradePnls ?? [];
       const startingEquity = (result.metrics?.finalEquity ?? 0) - (result.metrics?.netPnl ?? 0);
       if (pnls.length >= 2)
@@ -510,7 +546,9 @@ export async function runOptimizeCommand(args: string[], io: CliIo): Promise<num
       bestFile = path.join(path.dirname(configFile), `${baseName}.best.yaml`);
       writeFileSync(bestFile, bestYaml);
     }
-    const points = store.trials(key, 'search').map((record) => ({ params: record.params, score: record.score }));
+    const points = store
+      .trials(key, 'search')
+      .map((record) => ({ params: record.params, score: record.score }));
     const title = `optimize ${path.basename(configFile)}: ${section.sampler} search, ${section.objective}`;
     writeFileSync(
       path.join(outDir, 'report.html'),
@@ -532,7 +570,9 @@ export async function runOptimizeCommand(args: string[], io: CliIo): Promise<num
             metrics: record.metrics as NonNullable<TrialRecord['metrics']>,
           })),
         points,
-        ...(walkForwardResult ? { walkForward: { rows: [...walkForwardResult.rows], summary: walkForwardResult.summary } } : {}),
+        ...(walkForwardResult
+          ? { walkForward: { rows: [...walkForwardResult.rows], summary: walkForwardResult.summary } }
+          : {}),
         ...(monteCarloResults.length > 0 ? { monteCarlo: monteCarloResults } : {}),
         ...(bestYaml ? { bestYaml } : {}),
         notes,
@@ -567,7 +607,9 @@ export async function runOptimizeCommand(args: string[], io: CliIo): Promise<num
       `  trials: ${points.length} searched (${feasible} feasible with ≥ ${section.minTrades} trades)${walkForwardResult ? `, ${walkForwardResult.windows.length} walk-forward windows` : ''}`,
       ...notes.map((note) => `  ${note}`),
       '',
-      ranked.length > 0 ? rankedTable(ranked.slice(0, 10), section.space, section.objective) : '  no feasible trial',
+      ranked.length > 0
+        ? rankedTable(ranked.slice(0, 10), section.space, section.objective)
+        : '  no feasible trial',
     ];
     if (walkForwardResult) {
       const summary = walkForwardResult.summary;

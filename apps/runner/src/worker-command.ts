@@ -1,11 +1,17 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { type CandleColumns, intervalMs } from '@perpkit/backtest';
-import { redactUrl, startQueueWorker, type TrialResult, type TrialTask, WorkerPool } from '@perpkit/optimizer';
+import {
+  redactUrl,
+  startQueueWorker,
+  type TrialResult,
+  type TrialTask,
+  WorkerPool,
+} from '@perpkit/optimizer';
 import { UsageError, usage } from './cli-support';
 import { type CliIo, EXIT } from './io';
-import { threadScript } from './optimize-command';
 import { loadStudyColumns, prepareStudy, type StudyDescriptor, type ThreadTask } from './optimize/trial';
+import { threadScript } from './optimize-command';
 
 export const WORKER_HELP = `runner worker: run optimizer trials from a BullMQ queue on Redis
 
@@ -52,7 +58,9 @@ export async function runWorkerCommand(args: string[], io: CliIo): Promise<numbe
   let lockDurationMs = 30_000;
   if (values['lock-duration'] !== undefined) {
     if (!/^\d+\s*(s|m|h)$/.test(values['lock-duration']))
-      throw new UsageError(`--lock-duration must be a duration such as 5s or 1m (got "${values['lock-duration']}")`);
+      throw new UsageError(
+        `--lock-duration must be a duration such as 5s or 1m (got "${values['lock-duration']}")`,
+      );
     lockDurationMs = intervalMs(values['lock-duration']);
   }
   const log = (msg: string, fields: Record<string, unknown> = {}) =>
@@ -86,7 +94,12 @@ export async function runWorkerCommand(args: string[], io: CliIo): Promise<numbe
       }),
   });
   await worker.ready();
-  log("queue worker ready", { worker: worker.id, queue: redactUrl(values.queue), concurrency, lockDurationMs });
+  log('queue worker ready', {
+    worker: worker.id,
+    queue: redactUrl(values.queue),
+    concurrency,
+    lockDurationMs,
+  });
 
   await new Promise<void>((resolve) => {
     const remove = io.onSignal((signal) => {

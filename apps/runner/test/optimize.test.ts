@@ -34,13 +34,24 @@ ${optimize}
 `;
 }
 
-type Row = { segment: string; trial: number; params: string; score: number | null; worker: string | null; attempts: number | null };
+type Row = {
+  segment: string;
+  trial: number;
+  params: string;
+  score: number | null;
+  worker: string | null;
+  attempts: number | null;
+};
 
 function trials(db: string, segment = 'search'): Row[] {
-  return readDb(db, (database) =>
-    database
-      .prepare('SELECT segment, trial, params, score, worker, attempts FROM trials WHERE segment = ? ORDER BY trial')
-      .all(segment) as Row[],
+  return readDb(
+    db,
+    (database) =>
+      database
+        .prepare(
+          'SELECT segment, trial, params, score, worker, attempts FROM trials WHERE segment = ? ORDER BY trial',
+        )
+        .all(segment) as Row[],
   );
 }
 
@@ -139,17 +150,29 @@ describe.skipIf(!redisAvailable())('runner optimize --queue and runner worker (B
     // Every trial holds its thread for 1.5 s (a risk gate that pauses at setup): long enough to
     // kill a worker in the middle of one.
     const config = writeConfig(
-      smaConfig(`  space: { fast: { min: 5, max: 10, step: 5 }, slow: { min: 30, max: 60, step: 30 } }
+      smaConfig(
+        `  space: { fast: { min: 5, max: 10, step: 5 }, slow: { min: 30, max: 60, step: 30 } }
   sampler: grid
   minTrades: 1
   monteCarlo: false`,
-        { plugins: [`${FIXTURES}pause-gate.mjs`], riskGates: 'riskGates:\n  - plugin: pause\n    options: { pauseMs: 1500 }' },
+        {
+          plugins: [`${FIXTURES}pause-gate.mjs`],
+          riskGates: 'riskGates:\n  - plugin: pause\n    options: { pauseMs: 1500 }',
+        },
       ),
     );
     const directory = path.dirname(config);
     const db = path.join(directory, 'queue.db');
     const coordinator = startRunner(['optimize', '--config', config, '--queue', redis.url, '--db', db]);
-    const doomed = startRunner(['worker', '--queue', redis.url, '--concurrency', '1', '--lock-duration', '2s']);
+    const doomed = startRunner([
+      'worker',
+      '--queue',
+      redis.url,
+      '--concurrency',
+      '1',
+      '--lock-duration',
+      '2s',
+    ]);
     let survivor: ReturnType<typeof startRunner> | undefined;
     try {
       const started = await doomed.waitForLog('trial started', 60_000);

@@ -43,8 +43,9 @@ export interface BacktestInstrument {
   readonly exchange: string;
   readonly symbol: string;
   /**
-   * A candle file (read as it streams), or columns already in memory (`loadCandleColumns`: loaded
-   * once, shared by worker threads) with an optional `from ≤ open time < to` range.
+   * A candle file (read as it streams), or columns already in memory (`{ memory }` from
+   * `loadCandleColumns`: loaded once, shared by worker threads) with an optional
+   * `from ≤ open time < to` range.
    */
   readonly candles: Omit<CandleSourceOptions, 'onProgress'> | InMemoryCandles;
   /** Resample the candles to this interval (`5m`, `1h`, `4h`, or ms). */
@@ -55,9 +56,14 @@ export interface BacktestInstrument {
   readonly marks?: Omit<CandleSourceOptions, 'onProgress'>;
 }
 
-/** Candles from memory: `columns` from `loadCandleColumns`, narrowed to `from ≤ open time < to`. */
+/** An instrument whose candles come from a file (what configs describe). */
+export type FileInstrument = BacktestInstrument & {
+  readonly candles: Omit<CandleSourceOptions, 'onProgress'>;
+};
+
+/** Candles from memory: `memory` from `loadCandleColumns`, narrowed to `from ≤ open time < to`. */
 export interface InMemoryCandles {
-  readonly columns: CandleColumns;
+  readonly memory: CandleColumns;
   readonly from?: number;
   readonly to?: number;
   readonly batchSize?: number;
@@ -73,7 +79,7 @@ interface BarSource {
 }
 
 function isInMemory(candles: BacktestInstrument['candles']): candles is InMemoryCandles {
-  return 'columns' in candles;
+  return 'memory' in candles;
 }
 
 /** Progress of a run, reported once per batch of bars and once at the end (`done`). */
@@ -409,7 +415,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   for (const instrument of options.instruments) {
     const candles = instrument.candles;
     const file: BarSource = isInMemory(candles)
-      ? new ColumnCandleSource(candles.columns, candles)
+      ? new ColumnCandleSource(candles.memory, candles)
       : new CandleFile(candles);
     const source =
       instrument.resample === undefined

@@ -5,6 +5,7 @@ export type {
   BacktestResult,
   BacktestSummary,
   BacktestVenue,
+  FileInstrument,
   InMemoryCandles,
 } from './backtest';
 export { runBacktest } from './backtest';

@@ -55,7 +55,7 @@ describe('candle columns in memory', () => {
       });
       const fromColumns = await runBacktest({
         venues: [venue],
-        instruments: [{ exchange: 'sim', symbol: 'BTC', candles: { columns, ...range } }],
+        instruments: [{ exchange: 'sim', symbol: 'BTC', candles: { memory: columns, ...range } }],
         strategies: [sma(10, 30)],
       });
       expect(fromColumns.summary.trades).toBeGreaterThan(10);

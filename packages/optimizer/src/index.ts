@@ -1,5 +1,5 @@
 export * from './analysis';
-export { type TaskFailure, TaskError, serveTasks, WorkerPool, type WorkerPoolOptions } from './pool';
+export { serveTasks, TaskError, type TaskFailure, WorkerPool, type WorkerPoolOptions } from './pool';
 export {
   DEFAULT_QUEUE_NAME,
   type QueuedResult,
@@ -9,6 +9,7 @@ export {
   redactUrl,
   startQueueWorker,
 } from './queue';
+export { type StudyInfo, type StudyRow, StudyStore, type TrialRecord } from './store';
 export {
   recordOf,
   runSearch,
@@ -19,4 +20,3 @@ export {
   type TrialTask,
   type WalkForwardResult,
 } from './study';
-export { type StudyInfo, type StudyRow, StudyStore, type TrialRecord } from './store';

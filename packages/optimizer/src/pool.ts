@@ -44,8 +44,11 @@ export interface WorkerPoolOptions {
  */
 export class WorkerPool<Task, Result> {
   private readonly slots: Slot<Result>[] = [];
-  private readonly waiting: { task: Task; resolve: (result: Result) => void; reject: (error: Error) => void }[] =
-    [];
+  private readonly waiting: {
+    task: Task;
+    resolve: (result: Result) => void;
+    reject: (error: Error) => void;
+  }[] = [];
   private nextId = 1;
   private closed = false;
 
@@ -121,7 +124,9 @@ export class WorkerPool<Task, Result> {
  * The thread side of a `WorkerPool`: runs `handler` for each task, one at a time, and posts its
  * result or its error back. Call it once at the top of the worker script.
  */
-export function serveTasks<Task, Result>(handler: (task: Task, context: { threadId: number }) => Promise<Result>): void {
+export function serveTasks<Task, Result>(
+  handler: (task: Task, context: { threadId: number }) => Promise<Result>,
+): void {
   const port = parentPort;
   if (!port) throw new Error('serveTasks must run inside a worker thread');
   port.on('message', async (message: { id: number; task: Task }) => {

@@ -102,14 +102,21 @@ export interface QueueWorkerOptions<Task, Result> extends QueueSettings {
   /** This worker's name in results (default host:pid). */
   readonly id?: string;
   readonly process: (task: Task, job: { id: string; attempts: number }) => Promise<Result>;
-  readonly onEvent?: (event: { type: 'started' | 'finished' | 'failed'; jobId: string; attempts: number; error?: string }) => void;
+  readonly onEvent?: (event: {
+    type: 'started' | 'finished' | 'failed';
+    jobId: string;
+    attempts: number;
+    error?: string;
+  }) => void;
 }
 
 /**
  * A queue worker: takes trials from Redis and returns their results. The lock heartbeat runs on this
  * thread's event loop, so `process` should hand CPU work to worker threads (the runner does).
  */
-export function startQueueWorker<Task, Result>(options: QueueWorkerOptions<Task, Result>): {
+export function startQueueWorker<Task, Result>(
+  options: QueueWorkerOptions<Task, Result>,
+): {
   readonly id: string;
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -137,7 +144,12 @@ export function startQueueWorker<Task, Result>(options: QueueWorkerOptions<Task,
     },
   );
   worker.on('failed', (job, error) => {
-    options.onEvent?.({ type: 'failed', jobId: job?.id ?? '', attempts: job?.attemptsStarted ?? 0, error: error.message });
+    options.onEvent?.({
+      type: 'failed',
+      jobId: job?.id ?? '',
+      attempts: job?.attemptsStarted ?? 0,
+      error: error.message,
+    });
   });
   return {
     id,

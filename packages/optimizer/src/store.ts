@@ -131,7 +131,11 @@ export class StudyStore {
    * Opens a study: created when new, resumed when it exists (its settings must then be the same),
    * emptied first with `fresh`. Returns how many trials it already holds.
    */
-  openStudy(id: string, info: StudyInfo, options: { fresh?: boolean } = {}): { resumed: boolean; trials: number } {
+  openStudy(
+    id: string,
+    info: StudyInfo,
+    options: { fresh?: boolean } = {},
+  ): { resumed: boolean; trials: number } {
     const existing = this.study(id);
     if (existing && options.fresh) {
       this.database.prepare('DELETE FROM trials WHERE study_id = ?').run(id);
@@ -174,7 +178,9 @@ export class StudyStore {
   }
 
   finishStudy(id: string): void {
-    this.database.prepare("UPDATE studies SET status = 'done', finished_at = ? WHERE id = ?").run(Date.now(), id);
+    this.database
+      .prepare("UPDATE studies SET status = 'done', finished_at = ? WHERE id = ?")
+      .run(Date.now(), id);
   }
 
   /** Stores a finished trial; false when that trial was already stored (the first result stays). */

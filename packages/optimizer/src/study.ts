@@ -187,6 +187,10 @@ export async function runWalkForward(
     }
     rows.push({ window, params: best.params, inSample: best.metrics, outOfSample: test.metrics });
   }
-  return { windows, rows, skipped, summary: summarizeWalkForward(rows, options.objective, { minEfficiency: settings.minEfficiency }),
+  return {
+    windows,
+    rows,
+    skipped,
+    summary: summarizeWalkForward(rows, options.objective, { minEfficiency: settings.minEfficiency }),
   };
 }

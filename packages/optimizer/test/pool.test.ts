@@ -33,7 +33,9 @@ describe('WorkerPool', () => {
       const results = await Promise.all(
         Array.from({ length: 12 }, (_, value) => pool.run({ value, counter: shared })),
       );
-      expect(results.map((result) => result.square)).toEqual(Array.from({ length: 12 }, (_, value) => value * value));
+      expect(results.map((result) => result.square)).toEqual(
+        Array.from({ length: 12 }, (_, value) => value * value),
+      );
       expect(Atomics.load(shared, 1)).toBe(3);
       expect(Atomics.load(shared, 0)).toBe(0);
     } finally {
@@ -43,7 +45,9 @@ describe('WorkerPool', () => {
 
   it("a task's error reaches its caller with its code, and the thread goes on", async () => {
     const pool = new WorkerPool<number, number>({
-      script: script(`if (task < 0) { const error = new Error('negative'); error.code = 'BAD_INPUT'; throw error; } return task * 2;`),
+      script: script(
+        `if (task < 0) { const error = new Error('negative'); error.code = 'BAD_INPUT'; throw error; } return task * 2;`,
+      ),
       size: 1,
     });
     try {

@@ -1,6 +1,6 @@
+import { type RedisServer, redisAvailable, startRedis } from '@perpkit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueueExecutor, redactUrl, startQueueWorker } from '../src/queue';
-import { type RedisServer, redisAvailable, startRedis } from '@perpkit/testkit';
 
 const available = redisAvailable();
 
@@ -35,7 +35,9 @@ describe.skipIf(!available)('trials on BullMQ (Redis on 127.0.0.1)', () => {
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, value) => executor.run(`study-search-${value}`, { value })),
       );
-      expect(results.map((result) => result.result)).toEqual(Array.from({ length: 20 }, (_, value) => value * 10));
+      expect(results.map((result) => result.result)).toEqual(
+        Array.from({ length: 20 }, (_, value) => value * 10),
+      );
       expect(new Set(results.map((result) => result.worker)).size).toBeGreaterThanOrEqual(1);
       expect(results.every((result) => result.attempts === 1)).toBe(true);
       expect(seen.length).toBe(20);

@@ -12,7 +12,8 @@ export const REDIS_SERVER = '/usr/bin/redis-server';
  */
 export function redisAvailable(): boolean {
   if (existsSync(REDIS_SERVER)) return true;
-  if (process.env.CI) throw new Error(`${REDIS_SERVER} is missing: run "npm run setup" (installs redis-server)`);
+  if (process.env.CI)
+    throw new Error(`${REDIS_SERVER} is missing: run "npm run setup" (installs redis-server)`);
   return false;
 }
 
@@ -57,7 +58,8 @@ export async function startRedis(): Promise<RedisServer> {
   );
   const deadline = Date.now() + 10_000;
   while (!(await reachable(port))) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`redis-server did not start on port ${port}`);
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`redis-server did not start on port ${port}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {

@@ -1,6 +1,7 @@
 import {
   type BacktestInstrument,
   type CandleColumns,
+  type FileInstrument,
   intervalMs,
   loadCandleColumns,
   runBacktest,
@@ -40,7 +41,7 @@ export interface ThreadTask {
 export interface PreparedStudy {
   readonly descriptor: StudyDescriptor;
   readonly loaded: LoadedConfig;
-  readonly instruments: readonly BacktestInstrument[];
+  readonly instruments: readonly FileInstrument[];
   readonly periodMs: number;
   readonly plugins: LoadedPlugins;
 }
@@ -57,16 +58,10 @@ export async function prepareStudy(descriptor: StudyDescriptor): Promise<Prepare
 }
 
 /** Reads every instrument's candles once into shared memory (resampled as configured). */
-export async function loadStudyColumns(instruments: readonly BacktestInstrument[]): Promise<CandleColumns[]> {
+export async function loadStudyColumns(instruments: readonly FileInstrument[]): Promise<CandleColumns[]> {
   const columns: CandleColumns[] = [];
-  for (const instrument of instruments) {
-    const candles = instrument.candles;
-    if ('columns' in candles) {
-      columns.push(candles.columns);
-      continue;
-    }
-    columns.push(await loadCandleColumns(candles, { resample: instrument.resample }));
-  }
+  for (const instrument of instruments)
+    columns.push(await loadCandleColumns(instrument.candles, { resample: instrument.resample }));
   return columns;
 }
 
@@ -105,15 +100,18 @@ export async function evaluateTrial(
       return { id: exchange.id, sim: exchange.options as never };
     });
     const instruments = prepared.instruments.map((instrument, index): BacktestInstrument => {
-      const fileRange = 'columns' in instrument.candles ? {} : instrument.candles;
-      const from = Math.max(fileRange.from ?? Number.NEGATIVE_INFINITY, task.from ?? Number.NEGATIVE_INFINITY);
+      const fileRange = instrument.candles;
+      const from = Math.max(
+        fileRange.from ?? Number.NEGATIVE_INFINITY,
+        task.from ?? Number.NEGATIVE_INFINITY,
+      );
       const to = Math.min(fileRange.to ?? Number.POSITIVE_INFINITY, task.to ?? Number.POSITIVE_INFINITY);
       return {
         ...instrument,
         // Already resampled when the columns were loaded.
         resample: undefined,
         candles: {
-          columns: columns[index] as CandleColumns,
+          memory: columns[index] as CandleColumns,
           from: Number.isFinite(from) ? from : undefined,
           to: Number.isFinite(to) ? to : undefined,
         },
