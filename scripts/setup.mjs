@@ -26,9 +26,13 @@ if (!pnpm || Number(pnpm.split('.')[0]) < 10) {
   run('npm', ['install', '--global', `pnpm@${wanted}`]);
 }
 
-// System packages the test suite drives: Debian's Chromium for the dashboard's browser test.
-// Installed only where apt is there and we may use it; anywhere else the test says it is skipped.
-const systemPackages = [{ binary: '/usr/bin/chromium', apt: 'chromium' }].filter(
+// System packages the test suite drives: Debian's Chromium for the dashboard's browser test, and
+// Debian's Redis for the optimizer's distributed queue (the tests start it on 127.0.0.1 and stop
+// it). Installed only where apt is there and we may use it; anywhere else those tests are skipped.
+const systemPackages = [
+  { binary: '/usr/bin/chromium', apt: 'chromium' },
+  { binary: '/usr/bin/redis-server', apt: 'redis-server' },
+].filter(
   ({ binary }) => !existsSync(binary),
 );
 if (systemPackages.length > 0) {

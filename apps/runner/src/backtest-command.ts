@@ -2,9 +2,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  type BacktestInstrument,
   type BacktestProgress,
   type BacktestResult,
+  type FileInstrument,
   intervalMs,
   resultJsonChunks,
   runBacktest,
@@ -161,7 +161,7 @@ export function readBacktestSection(
   loaded: LoadedConfig,
   dataOverride?: string,
   cwd = process.cwd(),
-): { section: BacktestSection; instruments: BacktestInstrument[] } {
+): { section: BacktestSection; instruments: FileInstrument[] } {
   const { file } = loaded;
   if (!loaded.config.backtest) {
     throw new ConfigError(`${file}: no "backtest:" section; see "runner backtest --help"`, {
@@ -190,7 +190,7 @@ export function readBacktestSection(
       `--data replaces the candles of a one-instrument config, but backtest.data has ${section.data.length} instruments`,
     );
   }
-  const instruments = section.data.map((entry, index): BacktestInstrument => {
+  const instruments = section.data.map((entry, index): FileInstrument => {
     let exchange = entry.exchange;
     if (exchange === undefined) {
       if (exchanges.length === 1) exchange = exchanges[0] as string;

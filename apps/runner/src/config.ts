@@ -95,6 +95,8 @@ export const runnerConfigSchema = z
     replay: z.record(z.string(), z.unknown()).optional(),
     /** Backtest settings, read by `runner backtest`. */
     backtest: z.record(z.string(), z.unknown()).optional(),
+    /** Parameter search settings, read by `runner optimize`. */
+    optimize: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 
@@ -110,6 +112,8 @@ export interface LoadedConfig {
   readonly secretPaths: readonly string[];
   /** The config as written, before `${ENV}` interpolation: safe to store, it holds no secrets. */
   readonly raw: Readonly<Record<string, unknown>>;
+  /** The file's text as written (before interpolation): what optimizer workers parse again. */
+  readonly text: string;
   /** Line of a dotted path in the file, for error messages. */
   lineOf(path: string): number | undefined;
 }
@@ -383,7 +387,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
         message: `a token must come from the environment, e.g. \${PERPKIT_${path === 'http.controlToken' ? 'CONTROL' : 'READ'}_TOKEN} (line ${lineOf(path)})`,
       })),
     );
-  return { file, config, hash, secretPaths: found.secretPaths, raw, lineOf };
+  return { file, config, hash, secretPaths: found.secretPaths, raw, text, lineOf };
 }
 
 /** JSON with sorted keys, so equal configs hash equally. */

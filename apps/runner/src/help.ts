@@ -7,6 +7,8 @@ export const MAIN_HELP = `runner: compose perpkit plugins from YAML and run them
 Usage:
   runner [run] --config <file> [--plugins a,b] [options]   trade (paper by default)
   runner backtest --config <file> [--data <path>] [--json <file>] [--report <dir>]
+  runner optimize --config <file> [--workers <n>] [--queue redis://...]  parameter search
+  runner worker --queue redis://host:port         run queued optimizer trials
   runner plugins [--plugins a,b] [--config <file>] [--json]  list what resolves
   runner --help | runner <command> --help | runner --version
 
@@ -89,6 +91,7 @@ Config (YAML, strict: an unknown key is an error that names the file, path and l
     from: / to:                 time range (ISO or epoch ms)
     data: [...]                 instruments, exactly as backtest.data (see runner backtest --help)
   backtest: {...}               read by "runner backtest" (see runner backtest --help)
+  optimize: {...}               read by "runner optimize" (see runner optimize --help)
 
   Environment variables are read only where the config asks: "\${NAME}" in a string
   value, or "\${NAME:-default}" to fall back to a default written in the file. "$NAME" is left as written; "$\${" writes a literal "\${". A missing variable is an

@@ -8,7 +8,7 @@ import { loadConfig } from './config';
 import { MAIN_HELP, PLUGINS_HELP } from './help';
 import { type CliIo, EXIT, processIo } from './io';
 
-const COMMANDS = ['run', 'plugins', 'backtest', 'help'] as const;
+const COMMANDS = ['run', 'plugins', 'backtest', 'optimize', 'worker', 'help'] as const;
 type Command = (typeof COMMANDS)[number];
 
 function version(): string {
@@ -25,7 +25,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     const first = args.shift() as string;
     if (!(COMMANDS as readonly string[]).includes(first)) {
       io.stderr.write(
-        `runner: unknown command "${first}" (commands: run, backtest, plugins)\nRun "runner --help" for usage.\n`,
+        `runner: unknown command "${first}" (commands: run, backtest, optimize, worker, plugins)\nRun "runner --help" for usage.\n`,
       );
       return EXIT.usage;
     }
@@ -33,7 +33,15 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   }
   if (command === 'help' || args.includes('--help') || args.includes('-h')) {
     io.stdout.write(
-      command === 'plugins' ? PLUGINS_HELP : command === 'backtest' ? await backtestHelp() : MAIN_HELP,
+      command === 'plugins'
+        ? PLUGINS_HELP
+        : command === 'backtest'
+          ? await backtestHelp()
+          : command === 'optimize'
+            ? (await import('./optimize-command')).OPTIMIZE_HELP
+            : command === 'worker'
+              ? (await import('./worker-command')).WORKER_HELP
+              : MAIN_HELP,
     );
     return EXIT.ok;
   }
@@ -44,6 +52,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   try {
     if (command === 'plugins') return await pluginsCommand(args, io);
     if (command === 'backtest') return await backtestCommand(args, io);
+    if (command === 'optimize')
+      return await (await import('./optimize-command')).runOptimizeCommand(args, io);
+    if (command === 'worker') return await (await import('./worker-command')).runWorkerCommand(args, io);
     return await runCommand(args, io);
   } catch (error) {
     return report(io, error);

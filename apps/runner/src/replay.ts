@@ -1,7 +1,7 @@
 import {
-  type BacktestInstrument,
   type CandleBatch,
   CandleFile,
+  type FileInstrument,
   intervalMs,
   loadFunding,
   resampleBatches,
@@ -18,7 +18,7 @@ class FeedCursor {
   interval = 0;
   sim: SimExchange | undefined;
 
-  constructor(readonly instrument: BacktestInstrument) {}
+  constructor(readonly instrument: FileInstrument) {}
 
   private async open(): Promise<void> {
     const file = new CandleFile(this.instrument.candles);
@@ -101,7 +101,7 @@ export class CandleReplay {
   private finished = false;
 
   constructor(
-    instruments: readonly BacktestInstrument[],
+    instruments: readonly FileInstrument[],
     private readonly logger: Logger,
   ) {
     this.cursors = instruments.map((instrument) => {

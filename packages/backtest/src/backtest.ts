@@ -12,6 +12,7 @@ import {
   type Strategy,
 } from '@perpkit/core';
 import { SimExchange, type SimOptionsInput } from '@perpkit/sim';
+import { type CandleColumns, ColumnCandleSource } from './candle-columns';
 import {
   type CandleBatch,
   CandleFile,
@@ -41,13 +42,44 @@ export interface BacktestVenue {
 export interface BacktestInstrument {
   readonly exchange: string;
   readonly symbol: string;
-  readonly candles: Omit<CandleSourceOptions, 'onProgress'>;
+  /**
+   * A candle file (read as it streams), or columns already in memory (`{ memory }` from
+   * `loadCandleColumns`: loaded once, shared by worker threads) with an optional
+   * `from ≤ open time < to` range.
+   */
+  readonly candles: Omit<CandleSourceOptions, 'onProgress'> | InMemoryCandles;
   /** Resample the candles to this interval (`5m`, `1h`, `4h`, or ms). */
   readonly resample?: string | number;
   /** A funding history: settlements then happen at its times with its rates. */
   readonly funding?: FundingSourceOptions;
   /** Mark-price candles: funding settles at the mark of its time. */
   readonly marks?: Omit<CandleSourceOptions, 'onProgress'>;
+}
+
+/** An instrument whose candles come from a file (what configs describe). */
+export type FileInstrument = BacktestInstrument & {
+  readonly candles: Omit<CandleSourceOptions, 'onProgress'>;
+};
+
+/** Candles from memory: `memory` from `loadCandleColumns`, narrowed to `from ≤ open time < to`. */
+export interface InMemoryCandles {
+  readonly memory: CandleColumns;
+  readonly from?: number;
+  readonly to?: number;
+  readonly batchSize?: number;
+}
+
+/** What a stream reads its bars from: a file, or columns in memory. */
+interface BarSource {
+  batches(): AsyncGenerator<CandleBatch>;
+  readonly bytesParsed: number;
+  readonly totalBytes: number;
+  readonly barInterval: number | undefined;
+  report(): DataQualityReport;
+}
+
+function isInMemory(candles: BacktestInstrument['candles']): candles is InMemoryCandles {
+  return 'memory' in candles;
 }
 
 /** Progress of a run, reported once per batch of bars and once at the end (`done`). */
@@ -165,7 +197,7 @@ export interface BacktestResult {
 interface Stream {
   readonly instrument: BacktestInstrument;
   readonly symbol: string;
-  readonly file: CandleFile;
+  readonly file: BarSource;
   readonly iterator: AsyncIterator<CandleBatch>;
   readonly sim: SimExchange;
   readonly interval: number;
@@ -362,6 +394,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
         `instrument ${instrument.symbol} names exchange "${instrument.exchange}", which is not a backtest venue (${[...venueIds].join(', ')})`,
       );
     }
+    if (isInMemory(instrument.candles)) continue;
     const file = instrument.candles.path;
     if (!existsSync(file)) {
       throw new ConfigError(
@@ -374,13 +407,16 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   // Open every candle stream and read its first batch: the earliest bar starts the clock.
   const opened: {
     instrument: BacktestInstrument;
-    file: CandleFile;
+    file: BarSource;
     iterator: AsyncIterator<CandleBatch>;
     batch: CandleBatch;
     bytes: number;
   }[] = [];
   for (const instrument of options.instruments) {
-    const file = new CandleFile(instrument.candles);
+    const candles = instrument.candles;
+    const file: BarSource = isInMemory(candles)
+      ? new ColumnCandleSource(candles.memory, candles)
+      : new CandleFile(candles);
     const source =
       instrument.resample === undefined
         ? file.batches()
@@ -411,7 +447,9 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       interval:
         instrument.resample !== undefined
           ? intervalMs(instrument.resample)
-          : (instrument.candles.interval ?? file.barInterval ?? inferred),
+          : ((isInMemory(instrument.candles) ? undefined : instrument.candles.interval) ??
+            file.barInterval ??
+            inferred),
       batch,
       index: 0,
       done: batch.length === 0,

@@ -5,8 +5,12 @@ export type {
   BacktestResult,
   BacktestSummary,
   BacktestVenue,
+  FileInstrument,
+  InMemoryCandles,
 } from './backtest';
 export { runBacktest } from './backtest';
+export type { CandleColumns } from './candle-columns';
+export { ColumnCandleSource, loadCandleColumns } from './candle-columns';
 export type {
   CandleBatch,
   CandleField,

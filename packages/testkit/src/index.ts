@@ -2,3 +2,4 @@ export * from './exchange-contract';
 export * from './fake-exchange';
 export * from './harness';
 export * from './plugin-contracts';
+export * from './redis-server';
