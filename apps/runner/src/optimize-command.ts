@@ -200,6 +200,25 @@ export function threadScript(): URL {
   return new URL('../dist/optimize-thread.js', import.meta.url);
 }
 
+/**
+ * Node flags for the trial threads: the process's own, without export conditions. The thread
+ * script is built JavaScript and must load the built packages, even when this process resolves
+ * workspace packages to their TypeScript sources (tests run with `--conditions @perpkit/source`).
+ */
+export function threadExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
+  const kept: string[] = [];
+  for (let index = 0; index < execArgv.length; index += 1) {
+    const flag = execArgv[index] as string;
+    if (flag === '--conditions' || flag === '-C') {
+      index += 1;
+      continue;
+    }
+    if (flag.startsWith('--conditions=') || (flag.startsWith('-C') && flag.length > 2)) continue;
+    kept.push(flag);
+  }
+  return kept;
+}
+
 /** Samples the process's resident memory (threads included) to report its peak. */
 function memoryWatch() {
   let peak = process.memoryUsage().rss;
@@ -426,7 +445,11 @@ export async function runOptimizeCommand(args: string[], io: CliIo): Promise<num
       `optimize: trials go to ${redactUrl(values.queue)}; start "runner worker --queue <url>" to run them\n`,
     );
   } else {
-    const threads = new WorkerPool<ThreadTask, TrialResult>({ script: threadScript(), size: workers });
+    const threads = new WorkerPool<ThreadTask, TrialResult>({
+      script: threadScript(),
+      size: workers,
+      execArgv: threadExecArgv(),
+    });
     pool = threads;
     execute = async (task) => ({
       result: await threads.run({ study: descriptor, columns, task }),

@@ -11,7 +11,7 @@ import {
 import { UsageError, usage } from './cli-support';
 import { type CliIo, EXIT } from './io';
 import { loadStudyColumns, prepareStudy, type StudyDescriptor, type ThreadTask } from './optimize/trial';
-import { threadScript } from './optimize-command';
+import { threadExecArgv, threadScript } from './optimize-command';
 
 export const WORKER_HELP = `runner worker: run optimizer trials from a BullMQ queue on Redis
 
@@ -66,7 +66,11 @@ export async function runWorkerCommand(args: string[], io: CliIo): Promise<numbe
   const log = (msg: string, fields: Record<string, unknown> = {}) =>
     io.stderr.write(`${JSON.stringify({ time: Date.now(), msg, ...fields })}\n`);
 
-  const pool = new WorkerPool<ThreadTask, TrialResult>({ script: threadScript(), size: concurrency });
+  const pool = new WorkerPool<ThreadTask, TrialResult>({
+    script: threadScript(),
+    size: concurrency,
+    execArgv: threadExecArgv(),
+  });
   // One study's candles at a time (two while a new study starts): loaded once, shared by threads.
   const columnsByStudy = new Map<string, Promise<CandleColumns[]>>();
   const columnsFor = (study: StudyDescriptor) => {

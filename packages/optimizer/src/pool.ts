@@ -32,6 +32,8 @@ export interface WorkerPoolOptions {
   readonly size: number;
   /** Passed to every thread as `workerData`. */
   readonly workerData?: unknown;
+  /** Node flags of the threads (default: the process's own, as Node does). */
+  readonly execArgv?: readonly string[];
   /** Per-thread heap limits, so one runaway trial cannot take the machine's memory. */
   readonly resourceLimits?: import('node:worker_threads').ResourceLimits;
 }
@@ -81,6 +83,7 @@ export class WorkerPool<Task, Result> {
   private spawn(): Slot<Result> {
     const worker = new Worker(this.options.script, {
       workerData: this.options.workerData,
+      ...(this.options.execArgv ? { execArgv: [...this.options.execArgv] } : {}),
       resourceLimits: this.options.resourceLimits,
     });
     const slot: Slot<Result> = { worker, busy: undefined };
