@@ -298,7 +298,18 @@ function format(value: number | null | undefined, digits = 3): string {
 
 function rankedTable(ranked: readonly TrialRecord[], space: SearchSpace, objective: ObjectiveName): string {
   const keys = Object.keys(space);
-  const header = ['rank', 'trial', objective, 'trades', 'net PnL', 'max DD', 'sharpe', ...keys];
+  // The objective's own column is the score; Sharpe is shown beside other objectives.
+  const sharpeColumn = objective !== 'sharpe';
+  const header = [
+    'rank',
+    'trial',
+    objective,
+    'trades',
+    'net PnL',
+    'max DD',
+    ...(sharpeColumn ? ['sharpe'] : []),
+    ...keys,
+  ];
   const rows = ranked.map((record, index) => [
     String(index + 1),
     String(record.trial),
@@ -306,7 +317,7 @@ function rankedTable(ranked: readonly TrialRecord[], space: SearchSpace, objecti
     String(record.metrics?.trades ?? ''),
     format(record.metrics?.netPnl, 2),
     `${format((record.metrics?.maxDrawdown ?? Number.NaN) * 100, 2)}%`,
-    format(record.metrics?.sharpe),
+    ...(sharpeColumn ? [format(record.metrics?.sharpe)] : []),
     ...keys.map((key) => String(record.params[key])),
   ]);
   const widths = header.map((title, column) =>

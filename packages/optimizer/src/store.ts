@@ -217,15 +217,20 @@ export class StudyStore {
     ).map(fromRow);
   }
 
-  /** The best trials of a segment (feasible ones, best score first; ties by trial order). */
+  /**
+   * The best distinct parameter sets of a segment (feasible ones, best score first; ties by trial
+   * order). A set proposed twice is listed once, as its first trial.
+   */
   ranked(studyId: string, segment: string, limit: number): TrialRecord[] {
     return (
       this.database
         .prepare(
-          `SELECT * FROM trials WHERE study_id = ? AND segment = ? AND score IS NOT NULL
-           ORDER BY score DESC, trial LIMIT ?`,
+          `SELECT * FROM trials WHERE study_id = @study AND segment = @segment AND score IS NOT NULL
+             AND trial IN (SELECT min(trial) FROM trials WHERE study_id = @study AND segment = @segment
+                           GROUP BY params_key)
+           ORDER BY score DESC, trial LIMIT @limit`,
         )
-        .all(studyId, segment, limit) as TrialRow[]
+        .all({ study: studyId, segment, limit }) as TrialRow[]
     ).map(fromRow);
   }
 

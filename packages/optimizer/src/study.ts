@@ -106,6 +106,9 @@ export async function runSearch(
   range: { from?: number; to?: number } = {},
 ): Promise<{ trials: number; best: TrialRecord | undefined }> {
   const history: TrialOutcome[] = [];
+  // A sampler may propose a set it proposed before (a converged TPE in a small region): the
+  // backtest is deterministic, so the earlier result is reused instead of run again.
+  const done = new Map<string, Promise<TrialRecord>>();
   let trial = 0;
   for (let batchIndex = 0; trial < options.trials; batchIndex += 1) {
     const size = Math.min(options.batchSize, options.trials - trial);
@@ -121,10 +124,27 @@ export async function runSearch(
             throw new Error(
               `stored trial ${segment}#${index} has parameters ${parameterKey(stored.params)}, but the study now proposes ${parameterKey(params)}: the study's settings changed; start over with --fresh`,
             );
+          if (!done.has(parameterKey(params))) done.set(parameterKey(params), Promise.resolve(stored));
           options.onTrial?.(stored, true);
           return stored;
         }
-        const record = await runTrial(options, { segment, trial: index, params, ...range });
+        const key = parameterKey(params);
+        const earlier = done.get(key);
+        let record: TrialRecord;
+        if (earlier) {
+          const original = await earlier;
+          record = {
+            ...original,
+            trial: index,
+            worker: `repeat of trial ${original.trial}`,
+            attempts: 0,
+            durationMs: 0,
+          };
+        } else {
+          const running = runTrial(options, { segment, trial: index, params, ...range });
+          done.set(key, running);
+          record = await running;
+        }
         // A duplicate (a queue job that ran twice) keeps the first stored result.
         options.store.save(options.studyId, record);
         const kept = options.store.get(options.studyId, segment, index) ?? record;
@@ -132,7 +152,11 @@ export async function runSearch(
         return kept;
       }),
     );
-    for (const record of records) history.push({ params: record.params, score: record.score });
+    for (const record of records) {
+      history.push({ params: record.params, score: record.score });
+      const key = parameterKey(record.params);
+      if (!done.has(key)) done.set(key, Promise.resolve(record));
+    }
     trial += proposals.length;
   }
   return { trials: trial, best: options.store.ranked(options.studyId, segment, 1)[0] };

@@ -116,3 +116,33 @@ describe('StudyStore', () => {
     second.close();
   });
 });
+
+describe('StudyStore ranking', () => {
+  it('lists a parameter set proposed twice once, as its first trial', () => {
+    const store = new StudyStore(tempStore());
+    store.openStudy('s1', { configFile: 'bot.yaml', configHash: 'h', settings: {} });
+    store.save('s1', {
+      segment: 'search',
+      trial: 0,
+      params: { fast: 5, slow: 30 },
+      score: 2,
+      metrics: metrics(200),
+    });
+    store.save('s1', {
+      segment: 'search',
+      trial: 1,
+      params: { fast: 6, slow: 30 },
+      score: 1,
+      metrics: metrics(100),
+    });
+    store.save('s1', {
+      segment: 'search',
+      trial: 2,
+      params: { slow: 30, fast: 5 },
+      score: 2,
+      metrics: metrics(200),
+    });
+    expect(store.ranked('s1', 'search', 10).map((record) => record.trial)).toEqual([0, 1]);
+    store.close();
+  });
+});
