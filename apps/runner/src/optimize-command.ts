@@ -248,12 +248,12 @@ function progressReporter(io: Pick<CliIo, 'stderr'>, total: number, now: () => n
   let last = Number.NEGATIVE_INFINITY;
   let lastDecile = -1;
   let ran = 0;
-  return (done: number, resumedNow: boolean) => {
-    if (!resumedNow) ran += 1;
+  return (done: number, costless: boolean) => {
+    if (!costless) ran += 1;
     const time = now();
     const share = total > 0 ? Math.min(1, done / total) : 1;
     const elapsed = (time - started) / 1000;
-    // The ETA counts trials run in this process only: resumed ones cost nothing.
+    // The ETA counts backtests run in this process only: resumed and repeated trials cost nothing.
     const remaining = total - done;
     const eta = ran > 0 ? (elapsed / ran) * remaining : Number.NaN;
     const etaText = Number.isFinite(eta) ? `ETA ${eta.toFixed(0)}s` : 'ETA --';
@@ -488,11 +488,13 @@ export async function runOptimizeCommand(args: string[], io: CliIo): Promise<num
   const progress = progressReporter(io, total);
   let done = 0;
   let ran = 0;
-  const onTrial = (_record: TrialRecord, resumed: boolean) => {
+  let repeats = 0;
+  const onTrial = (_record: TrialRecord, how: 'ran' | 'stored' | 'repeat') => {
     done += 1;
-    if (!resumed) ran += 1;
+    if (how === 'ran') ran += 1;
+    if (how === 'repeat') repeats += 1;
     memory.progress(done);
-    progress(done, resumed);
+    progress(done, how !== 'ran');
   };
   const started = performance.now();
 
@@ -563,8 +565,8 @@ export async function runOptimizeCommand(args: string[], io: CliIo): Promise<num
     const trialsRun = ran;
     const throughput = trialsRun > 0 ? trialsRun / (elapsedMs / 1000) : 0;
     const notes = [
-      `peak resident memory ${(peakRss / 2 ** 20).toFixed(0)} MiB over ${done} trials (${trialsRun} run now, ${done - trialsRun} resumed)`,
-      `${throughput.toFixed(2)} trials/s on ${queue ? `the queue ${redactUrl(values.queue ?? '')}` : `${workers} worker thread${workers === 1 ? '' : 's'}`}`,
+      `peak resident memory ${(peakRss / 2 ** 20).toFixed(0)} MiB over ${done} trials (${trialsRun} run now, ${done - trialsRun - repeats} resumed, ${repeats} repeated sets reused)`,
+      `${throughput.toFixed(2)} backtests/s on ${queue ? `the queue ${redactUrl(values.queue ?? '')}` : `${workers} worker thread${workers === 1 ? '' : 's'}`}`,
     ];
 
     mkdirSync(outDir, { recursive: true });
@@ -619,7 +621,7 @@ export async function runOptimizeCommand(args: string[], io: CliIo): Promise<num
           study: key,
           config: configFile,
           settings: section,
-          trials: { search: points.length, total: done, runNow: trialsRun },
+          trials: { search: points.length, total: done, runNow: trialsRun, repeats },
           elapsedMs,
           trialsPerSecond: throughput,
           peakRss,

@@ -50,8 +50,11 @@ export interface SearchOptions {
   readonly objective: ObjectiveName;
   readonly minTrades: number;
   readonly execute: TrialExecutor;
-  /** Called for each trial as it is known (`resumed` when read back from the store). */
-  readonly onTrial?: (record: TrialRecord, resumed: boolean) => void;
+  /**
+   * Called for each trial as it is known: `ran` (its backtest ran now), `stored` (read back from
+   * the store: a resumed study), or `repeat` (a set proposed again, given its earlier result).
+   */
+  readonly onTrial?: (record: TrialRecord, how: 'ran' | 'stored' | 'repeat') => void;
 }
 
 /** A trial that ended inside the executor rather than in its backtest (a worker thread died). */
@@ -125,12 +128,13 @@ export async function runSearch(
               `stored trial ${segment}#${index} has parameters ${parameterKey(stored.params)}, but the study now proposes ${parameterKey(params)}: the study's settings changed; start over with --fresh`,
             );
           if (!done.has(parameterKey(params))) done.set(parameterKey(params), Promise.resolve(stored));
-          options.onTrial?.(stored, true);
+          options.onTrial?.(stored, 'stored');
           return stored;
         }
         const key = parameterKey(params);
         const earlier = done.get(key);
         let record: TrialRecord;
+        const how = earlier ? 'repeat' : 'ran';
         if (earlier) {
           const original = await earlier;
           record = {
@@ -148,7 +152,7 @@ export async function runSearch(
         // A duplicate (a queue job that ran twice) keeps the first stored result.
         options.store.save(options.studyId, record);
         const kept = options.store.get(options.studyId, segment, index) ?? record;
-        options.onTrial?.(kept, false);
+        options.onTrial?.(kept, how);
         return kept;
       }),
     );
@@ -204,7 +208,7 @@ export async function runWalkForward(
       );
       options.store.save(options.studyId, test);
     }
-    options.onTrial?.(test, false);
+    options.onTrial?.(test, 'ran');
     if (!test.metrics) {
       skipped.push(window.index);
       continue;
