@@ -32,9 +32,7 @@ if (!pnpm || Number(pnpm.split('.')[0]) < 10) {
 const systemPackages = [
   { binary: '/usr/bin/chromium', apt: 'chromium' },
   { binary: '/usr/bin/redis-server', apt: 'redis-server' },
-].filter(
-  ({ binary }) => !existsSync(binary),
-);
+].filter(({ binary }) => !existsSync(binary));
 if (systemPackages.length > 0) {
   const canApt = process.getuid?.() === 0 && existsSync('/usr/bin/apt-get');
   if (canApt) {
