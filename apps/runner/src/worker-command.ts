@@ -24,7 +24,8 @@ number of machines: results go back through Redis to the coordinator's store. A 
 mid-trial leaves the trial to be taken again by another worker once its lock expires.
 
 Workers read the study's config and data files at the paths the coordinator uses (a shared
-checkout or file system); secrets, if any, come from each worker's own environment.
+checkout or file system); secrets, if any, come from each worker's own environment. A worker
+loads the plugins a queued config names: only let trusted coordinators reach the Redis server.
 
 Options:
       --queue <url>          Redis URL (required).
