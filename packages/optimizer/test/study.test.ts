@@ -256,3 +256,47 @@ describe('repeated proposals', () => {
     }
   });
 });
+
+describe('runWalkForward on a regime change', () => {
+  it('flags exactly the windows trained before a regime change and tested after it', async () => {
+    const day = 86_400_000;
+    // Before day 50 the best `fast` is 5, after it 20: a set tuned on the first regime fails in
+    // the second. A range belongs to the regime of its midpoint.
+    const regimeShift: TrialExecutor = async (task) => {
+      const middle = ((task.from ?? 0) + (task.to ?? 100 * day)) / 2;
+      const optimum = middle < 50 * day ? 5 : 20;
+      const sharpe = 2 - (((task.params.fast as number) - optimum) / 6) ** 2;
+      const metrics: TrialMetrics = { ...landscape(task), trades: 40, sharpe, netPnl: sharpe * 100 };
+      return { result: { metrics, durationMs: 1 } };
+    };
+    const store = newStore();
+    const result = await runWalkForward(
+      {
+        ...options(store, regimeShift, 'grid', 100),
+        sampler: createSampler({
+          kind: 'grid',
+          space: { fast: { kind: 'int', min: 2, max: 20, step: 1 } },
+          seed: 1,
+        }),
+      },
+      { start: 0, end: 100 * day },
+      { train: 30 * day, test: 10 * day },
+    );
+    // Window k trains on [10k, 10k + 30) and tests on [10k + 30, 10k + 40) days.
+    expect(result.rows.map((row) => row.params.fast)).toEqual([5, 5, 5, 5, 20, 20, 20]);
+    expect(result.summary.perWindow.map((window) => window.diverged)).toEqual([
+      false,
+      false,
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
+    expect(result.summary.perWindow[2]?.inSample).toBe(2);
+    expect(result.summary.perWindow[2]?.outOfSample).toBeCloseTo(2 - (15 / 6) ** 2, 12);
+    expect(result.summary.warnings.join('\n')).toMatch(/Window 2/);
+    expect(result.summary.warnings.join('\n')).toMatch(/Window 3/);
+    expect(result.summary.warnings.join('\n')).not.toMatch(/Window [01456]\b/);
+  });
+});
