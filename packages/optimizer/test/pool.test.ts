@@ -19,12 +19,16 @@ parentPort.on('message', async ({ id, task }) => {
 describe('WorkerPool', () => {
   it('runs at most `size` tasks at once and returns every result to its caller', async () => {
     // A shared counter of tasks in flight; each task records the highest value it saw.
-    const shared = new Int32Array(new SharedArrayBuffer(8));
+    const shared = new Int32Array(new SharedArrayBuffer(12));
     const pool = new WorkerPool<{ value: number; counter: Int32Array }, { square: number; seen: number }>({
+      // Each task waits (up to 10 s) until three tasks are in flight, so the pool is seen at its
+      // bound however slowly threads start; a fourth concurrent task would push the maximum to 4.
       script: script(`
         const now = Atomics.add(task.counter, 0, 1) + 1;
-        Atomics.store(task.counter, 1, Math.max(Atomics.load(task.counter, 1), now));
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        const deadline = Date.now() + 10000;
+        while (Atomics.load(task.counter, 0) < 3 && Date.now() < deadline) Atomics.wait(task.counter, 2, 0, 5);
+        Atomics.store(task.counter, 1, Math.max(Atomics.load(task.counter, 1), Atomics.load(task.counter, 0)));
+        await new Promise((resolve) => setTimeout(resolve, 5));
         Atomics.sub(task.counter, 0, 1);
         return { square: task.value * task.value, seen: now };`),
       size: 3,
