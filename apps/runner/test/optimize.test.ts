@@ -107,7 +107,13 @@ describe('runner optimize', () => {
   seed: 11
   minTrades: 3
   monteCarlo: false`;
-    const config = writeConfig(smaConfig(optimize));
+    // Each trial holds its thread for 100 ms, so the study cannot finish before the kill.
+    const config = writeConfig(
+      smaConfig(optimize, {
+        plugins: [`${FIXTURES}pause-gate.mjs`],
+        riskGates: 'riskGates:\n  - plugin: pause\n    options: { pauseMs: 100 }',
+      }),
+    );
     const db = path.join(path.dirname(config), 'bot.optimize.db');
     const first = startRunner(['optimize', '--config', config, '--workers', '1']);
     await waitUntil(() => count(db, 'trials') >= 8, 60_000, `eight stored trials\n${first.stderr()}`);
