@@ -218,6 +218,8 @@ export interface Ticker {
   readonly last?: number;
   readonly bid?: number;
   readonly ask?: number;
+  /** Open interest in base units (contracts of the symbol), when the venue reports it. */
+  readonly openInterest?: number;
 }
 
 /**

@@ -384,6 +384,10 @@ export class PacificaExchange implements Exchange {
       mark: price.mark,
       ...(price.oracle === undefined ? {} : { index: price.oracle }),
       ...(price.mid === undefined ? {} : { last: price.mid }),
+      // Pacifica reports open interest in USD; the ticker carries base units.
+      ...(price.open_interest === undefined || !(price.mark > 0)
+        ? {}
+        : { openInterest: price.open_interest / price.mark }),
     };
   }
 

@@ -9,6 +9,7 @@ export interface QuoteFeatures {
   readonly premiumPct: number | undefined;
   readonly fundingRate: number | undefined;
   readonly spreadBps: number | undefined;
+  readonly openInterest: number | undefined;
 }
 
 /**
@@ -33,6 +34,10 @@ export function quoteFeatures(
     premiumPct: ticker ? premiumPercent(ticker.mark, ticker.index) : undefined,
     fundingRate: input.fundingRatePerHour,
     spreadBps: bookSpread ?? (ticker ? spreadBps(ticker.bid, ticker.ask) : undefined),
+    openInterest:
+      ticker?.openInterest !== undefined && Number.isFinite(ticker.openInterest)
+        ? ticker.openInterest
+        : undefined,
   };
 }
 
@@ -71,7 +76,7 @@ export function buildSnapshot(
     obImbalance: quotes.obImbalance,
     premiumPct: quotes.premiumPct,
     fundingRate: quotes.fundingRate,
-    openInterest: undefined,
+    openInterest: quotes.openInterest,
     realizedVol: bar.realizedVol,
     spreadBps: quotes.spreadBps,
     regime: bar.regime?.regime ?? 'warmup',

@@ -153,6 +153,7 @@ describe('FeaturePipeline', () => {
       index: 100,
       bid: 99,
       ask: 101,
+      openInterest: 1234.5,
     };
     pipeline.onOrderBook(book);
     pipeline.onTicker(ticker);
@@ -162,13 +163,21 @@ describe('FeaturePipeline', () => {
     expect(fresh.spreadBps).toBeCloseTo((0.2 / 100) * 10_000, 9); // the book's top, not the ticker's
     expect(fresh.premiumPct).toBeCloseTo(0.5, 12);
     expect(fresh.fundingRate).toBe(0.0000125);
+    expect(fresh.openInterest).toBe(1234.5);
 
     const stale = pipeline.snapshot(15_001);
+    expect(stale.openInterest).toBeUndefined();
     expect(stale.obImbalance).toBeUndefined();
     expect(stale.spreadBps).toBeUndefined();
     expect(stale.premiumPct).toBeUndefined();
     expect(stale.fundingRate).toBe(0.0000125);
 
+    pipeline.onTicker({ ...ticker, timestamp: 15_000 });
+    expect(pipeline.snapshot(15_001).openInterest).toBe(1234.5);
+    // A venue that does not report it leaves it undefined.
+    const { openInterest: _unreported, ...withoutOpenInterest } = ticker;
+    pipeline.onTicker({ ...withoutOpenInterest, timestamp: 15_000 });
+    expect(pipeline.snapshot(15_001).openInterest).toBeUndefined();
     pipeline.onTicker({ ...ticker, timestamp: 15_000 });
     // The book is stale, the ticker is not: the spread comes from the ticker's bid and ask.
     expect(pipeline.snapshot(15_001).spreadBps).toBeCloseTo((2 / 100) * 10_000, 9);

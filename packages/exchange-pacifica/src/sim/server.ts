@@ -347,7 +347,7 @@ export class PacificaSimulator {
         mark: text(mid),
         mid: text(mid),
         next_funding: String(market.fundingRatePerHour),
-        open_interest: '0',
+        open_interest: text(this.openInterest(market.symbol) * mid),
         oracle: text(mid),
         symbol: market.symbol,
         timestamp: now,
@@ -355,6 +355,15 @@ export class PacificaSimulator {
         yesterday_price: text(market.price),
       };
     });
+  }
+
+  /** Open interest in base units: the long side summed over the simulated accounts. */
+  private openInterest(symbol: string): number {
+    let longs = 0;
+    for (const account of this.options.accounts)
+      for (const position of this.sim.snapshotAccount(account.address)?.positions ?? [])
+        if (position.symbol === symbol && position.quantity > 0) longs += position.quantity;
+    return longs;
   }
 
   private broadcastPrices(): void {
