@@ -29,6 +29,51 @@ async function backtest(config: string) {
 
 const total = (rows: readonly Breakdown[]) => rows.reduce((sum, row) => sum + row.trades, 0);
 
+describe('funding-arb example: Binance 8h vs Hyperliquid 1h funding through the runner', () => {
+  it("opens pairs across the two venues, and every trade's PnL adds up from its parts", {
+    timeout: 180_000,
+  }, async () => {
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'perpkit-arb-bt-')), 'out.json');
+    const run = await runCli(['backtest', '--config', 'examples/funding-arb.backtest.yaml', '--json', out]);
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(readFileSync(out, 'utf8')) as {
+      summary: {
+        trades: number;
+        fees: number;
+        slippage: number;
+        fundingPnl: number;
+        finalEquity: number;
+        startingEquity: number;
+      };
+      trades: {
+        exchange: string;
+        edge: number;
+        slippage: number;
+        fees: number;
+        funding: number;
+        netPnl: number;
+      }[];
+      data: { funding: { source: string }[] };
+    };
+    expect(result.data.funding.map((report) => path.basename(report.source)).sort()).toEqual([
+      'BTCUSDT-funding.csv',
+      'funding_history.csv',
+    ]);
+    expect(result.summary.trades).toBeGreaterThan(0);
+    expect(new Set(result.trades.map((trade) => trade.exchange))).toEqual(
+      new Set(['binance', 'hyperliquid']),
+    );
+    // Funding, fees and slippage are kept apart, and each trade's net is exactly their sum with its edge.
+    expect(result.summary.fees).toBeGreaterThan(0);
+    expect(result.summary.slippage).toBeGreaterThan(0);
+    expect(result.summary.fundingPnl).not.toBe(0);
+    for (const trade of result.trades)
+      expect(trade.netPnl).toBeCloseTo(trade.edge - trade.slippage - trade.fees + trade.funding, 6);
+    const fees = result.trades.reduce((sum, trade) => sum + trade.fees, 0);
+    expect(fees).toBeLessThanOrEqual(result.summary.fees + 1e-6);
+  });
+});
+
 describe('strategy examples: backtests on real Binance BTC candles and funding', () => {
   it('E3: trades, PnL by reason (side) and by regime, bear left out by the policy, deterministic', {
     timeout: 180_000,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { candleReplay, readCandleCsv } from '../src/sim/price-feed';
+import { candleReplay, randomWalk, readCandleCsv } from '../src/sim/price-feed';
 import { PacificaSimulator } from '../src/sim/server';
 import { PRIMARY } from './helpers';
 
@@ -45,5 +45,28 @@ describe('the simulator', () => {
     } finally {
       await simulator.stop();
     }
+  });
+});
+
+describe('price feeds moved on purpose', () => {
+  it('a random walk goes on from the price it was moved to', () => {
+    const feed = randomWalk(100, 0.0002, 7);
+    for (let step = 0; step < 50; step += 1) feed.next();
+    feed.moveTo(150);
+    const after = Array.from({ length: 20 }, () => feed.next());
+    for (const price of after) expect(Math.abs(price / 150 - 1)).toBeLessThan(0.01);
+  });
+
+  it('a candle replay keeps its shape, rescaled to the new level', () => {
+    const rows = [
+      { time: 0, open: 100, high: 104, low: 99, close: 102 },
+      { time: 60_000, open: 102, high: 103, low: 98, close: 100 },
+    ];
+    const plain = candleReplay(rows);
+    const moved = candleReplay(rows);
+    const first = [plain.next(), plain.next()];
+    expect([moved.next(), moved.next()]).toEqual(first);
+    moved.moveTo((first[1] as number) * 2);
+    for (let step = 0; step < 6; step += 1) expect(moved.next()).toBeCloseTo(plain.next() * 2, 9);
   });
 });

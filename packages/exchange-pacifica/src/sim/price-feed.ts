@@ -5,6 +5,8 @@ import { createRandom } from '@perpkit/sim';
 /** A source of mid prices, one per tick of the simulator. */
 export interface PriceFeed {
   next(): number;
+  /** Continues from `price` (a market moved on purpose goes on from there, not from its old path). */
+  moveTo(price: number): void;
 }
 
 /** A seeded geometric random walk: the same seed gives the same path. */
@@ -19,6 +21,9 @@ export function randomWalk(start: number, volatility: number, seed: number): Pri
       const gaussian = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
       price *= Math.exp(volatility * gaussian);
       return price;
+    },
+    moveTo(target) {
+      price = target;
     },
   };
 }
@@ -78,11 +83,19 @@ export function candleReplay(rows: readonly CandleRow[], scale = 1): PriceFeed {
     path.push(row.open, highFirst ? row.high : row.low, highFirst ? row.low : row.high, row.close);
   }
   let index = 0;
+  let last = (path[0] ?? 1) * scale;
   return {
     next() {
-      const price = (path[index % path.length] as number) * scale;
+      last = (path[index % path.length] as number) * scale;
       index += 1;
-      return price;
+      return last;
+    },
+    moveTo(target) {
+      // The replay keeps its shape, rescaled so that its current level is the target.
+      if (last > 0 && target > 0) {
+        scale *= target / last;
+        last = target;
+      }
     },
   };
 }

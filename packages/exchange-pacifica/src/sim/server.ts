@@ -324,6 +324,8 @@ export class PacificaSimulator {
   /** Moves a market to a price now (tests, demos): the book re-centres and fills what it crosses. */
   setPrice(symbol: string, price: number): void {
     this.requireMarket(symbol);
+    // The market goes on from here: later ticks walk from the new price, not back to the old path.
+    (this.feeds.get(symbol) as PriceFeed).moveTo(price);
     this.step(symbol, price);
     this.broadcastPrices();
   }
