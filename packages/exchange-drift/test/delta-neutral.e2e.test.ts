@@ -392,8 +392,16 @@ describe('the delta-neutral funding shape through the built runner: a Drift shor
         ['sol-funding', 'EXPAND_SHORT', 'open', 'drift', 'sell', 0.4],
         ['sol-funding', 'REDUCE_SHORT', 'reduce', 'drift', null, 0.4],
       ]);
+      // The cooldown runs on the strategy's clock: the cycle time each signal was created at
+      // (`createdAt`), not the moment its record was written (`at`, later on a loaded machine).
+      const created = (
+        store.query(
+          "SELECT json_extract(data, '$.createdAt') AS created FROM events WHERE type = 'signal' ORDER BY seq",
+        ) as { created: number }[]
+      ).map((row) => row.created);
+      const [expandAt, reduceAt] = created.slice(2);
       const [expand, reduce] = signals.slice(2);
-      expect((reduce?.at ?? 0) - (expand?.at ?? 0)).toBeGreaterThanOrEqual(COOLDOWN_MS);
+      expect((reduceAt ?? 0) - (expandAt ?? 0)).toBeGreaterThanOrEqual(COOLDOWN_MS);
       // What each rebalance saw: ±60 USD net, ±1.96 % drift (past the 1 % threshold).
       const features = store.query(
         "SELECT json_extract(data, '$.features.netDelta') AS net, json_extract(data, '$.features.drift') AS drift FROM events WHERE type = 'signal' AND json_extract(data, '$.features.drift') IS NOT NULL ORDER BY seq",
