@@ -161,6 +161,11 @@ describe('the SMA example on real data', () => {
     ] as const) {
       expect(summary[key], key).toBeDefined();
     }
+    // The risk-adjusted ratios are numbers on a run with trades and drawdown (null only when undefined).
+    for (const key of ['sharpe', 'sortino', 'calmar', 'annualReturn'] as const)
+      expect(Number.isFinite(summary[key] as number), key).toBe(true);
+    expect(Math.sign(summary.sharpe as number)).toBe(Math.sign(summary.totalReturn));
+    expect(summary.calmar).toBeCloseTo((summary.annualReturn as number) / summary.maxDrawdown, 9);
     expect(summary.exposure).toBeGreaterThan(0);
     expect(summary.exposure).toBeLessThanOrEqual(1);
     expect(summary.turnover).toBeCloseTo(
