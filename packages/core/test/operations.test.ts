@@ -114,6 +114,10 @@ describe('checkpoint and restore', () => {
     expect(resumed.state.position('fake', 'BTC')).toBeUndefined();
     expect(resumed.state.position('fake', 'ETH')).toMatchObject({ quantity: -3, entryReasons: ['ADOPTED'] });
     expect(resumed.state.openOrders()).toHaveLength(0);
+    // No strategy of the resumed engine trades ETH, yet the adopted short is priced (its ticker is
+    // subscribed), so an exit rule or a monitor can still close it.
+    expect(exchange.isSubscribed({ channel: 'ticker', symbol: 'ETH' })).toBe(true);
+    expect(resumed.state.referencePrice('fake', 'ETH')).toBeGreaterThan(0);
   });
 
   it('keeps phase holds and plugin memory across the restart', async () => {

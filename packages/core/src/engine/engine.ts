@@ -484,6 +484,17 @@ export class Engine {
         }
       }
     }
+    // Positions the account already holds (restored or adopted at boot) need prices too, even when
+    // no strategy trades them: exit rules and monitors (a health reduce) must be able to close them.
+    for (const position of this.ledger.positions()) {
+      const exchange = this.exchanges.get(position.exchange);
+      if (!exchange?.capabilities.streams.ticker) continue;
+      wanted.set(`${exchange.id}\u0000${position.symbol}\u0000ticker`, {
+        exchange,
+        symbol: position.symbol,
+        channel: 'ticker',
+      });
+    }
     const priced = new Set<string>();
     for (const { exchange, symbol, channel } of wanted.values()) {
       await exchange.subscribe({ channel, symbol });
