@@ -27,6 +27,7 @@ import {
   type TrialResult,
   type WalkForwardResult,
   WorkerPool,
+  walkForwardWindows,
 } from '@perpkit/optimizer';
 import { parseDocument } from 'yaml';
 import { readBacktestSection } from './backtest-command';
@@ -469,15 +470,25 @@ export async function runOptimizeCommand(args: string[], io: CliIo): Promise<num
   }
 
   const walkForward = section.walkForward;
-  const windowsPlanned = (() => {
-    if (!walkForward) return 0;
-    const train = intervalMs(walkForward.train);
-    const test = intervalMs(walkForward.test);
-    const step = walkForward.step === undefined ? test : intervalMs(walkForward.step);
-    let count = 0;
-    for (let start = firstBar; start + train + test <= lastClose; start += step) count += 1;
-    return count;
-  })();
+  // Walk-forward windows are laid out before anything runs: a span too short is a config error.
+  const walkForwardSettings = walkForward && {
+    train: intervalMs(walkForward.train),
+    test: intervalMs(walkForward.test),
+    step: walkForward.step === undefined ? undefined : intervalMs(walkForward.step),
+    anchored: walkForward.anchored,
+    minEfficiency: walkForward.minEfficiency,
+  };
+  let windowsPlanned = 0;
+  if (walkForwardSettings) {
+    try {
+      windowsPlanned = walkForwardWindows(firstBar, lastClose, walkForwardSettings).length;
+    } catch (error) {
+      await pool?.close();
+      await queue?.close();
+      store.close();
+      throw invalid(loaded.file, [{ path: 'optimize.walkForward', message: (error as Error).message }]);
+    }
+  }
   const searchTrials =
     section.sampler === 'grid' ? Math.min(section.trials, gridSize(section.space)) : section.trials;
   const windowTrials = walkForward?.trials ?? section.trials;
@@ -525,17 +536,11 @@ export async function runOptimizeCommand(args: string[], io: CliIo): Promise<num
   try {
     await runSearch(searchOptions(0, section.trials), 'search');
     let walkForwardResult: WalkForwardResult | undefined;
-    if (walkForward) {
+    if (walkForwardSettings) {
       walkForwardResult = await runWalkForward(
-        { ...searchOptions(1, windowTrials) },
+        searchOptions(1, windowTrials),
         { start: firstBar, end: lastClose },
-        {
-          train: intervalMs(walkForward.train),
-          test: intervalMs(walkForward.test),
-          step: walkForward.step === undefined ? undefined : intervalMs(walkForward.step),
-          anchored: walkForward.anchored,
-          minEfficiency: walkForward.minEfficiency,
-        },
+        walkForwardSettings,
       );
     }
     const elapsedMs = performance.now() - started;

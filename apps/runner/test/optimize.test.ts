@@ -142,6 +142,16 @@ describe('runner optimize', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('optimize.space.fats');
     expect(result.stderr).toContain('optimize.space.slow');
+
+    // A walk-forward that does not fit in the data (one week) is refused before any trial runs.
+    const long = writeConfig(
+      smaConfig(`  space: { fast: { min: 5, max: 20, step: 5 } }
+  walkForward: { train: 30d, test: 10d }`),
+    );
+    const refused = await runCli(['optimize', '--config', long]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('optimize.walkForward');
+    expect(existsSync(path.join(path.dirname(long), 'bot.optimize', 'results.json'))).toBe(false);
   });
 });
 
