@@ -23,7 +23,19 @@ try {
   pnpm = execSync('pnpm --version', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
 } catch {}
 if (!pnpm || Number(pnpm.split('.')[0]) < 10) {
-  run('npm', ['install', '--global', `pnpm@${wanted}`]);
+  try {
+    run('npm', ['install', '--global', `pnpm@${wanted}`]);
+  } catch {
+    // Usually npm's global prefix is not writable without root: say how to get pnpm instead.
+    console.error(`
+Could not install pnpm ${wanted} with "npm install --global" (npm's global prefix may need root).
+Get pnpm 10 onto the PATH one of these ways, then run "npm run setup" again:
+  - as an administrator:            npm install --global pnpm@${wanted}
+  - in your home directory:         npm config set prefix ~/.local && npm install --global pnpm@${wanted}
+                                    (and add ~/.local/bin to PATH)
+  - with Node's corepack (admin):   corepack enable pnpm`);
+    process.exit(1);
+  }
 }
 
 // System packages the test suite drives: Debian's Chromium for the dashboard's browser test, and
