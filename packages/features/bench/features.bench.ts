@@ -6,7 +6,7 @@ import { CandleRing, type OrderBook, type StateView, type Ticker } from '@perpki
 import { defaultFeatureSettings, FeatureHub, FeaturePipeline } from '../src/index';
 import { BYBIT_BTC_1M, readCandles } from '../test/data';
 
-const candles = readCandles(BYBIT_BTC_1M);
+const candles = await readCandles(BYBIT_BTC_1M);
 const PASSES = 20;
 
 function measure(name: string, unit: string, count: number, run: () => void): void {

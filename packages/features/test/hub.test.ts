@@ -52,7 +52,7 @@ async function run(
   strategies: (seen: never[], hubs: FeatureHub[]) => ComponentSpec<Strategy>[],
   bars: number,
 ) {
-  const candles = readCandles(BYBIT_BTC_1M, bars);
+  const candles = await readCandles(BYBIT_BTC_1M, bars);
   const seen: { id: string; cycle: number; snapshot: FeatureSnapshot }[] = [];
   const hubs: FeatureHub[] = [];
   const { engine, exchange, clock } = await createTestEngine({

@@ -60,8 +60,8 @@ describe('RollingMoments', () => {
 });
 
 describe('FeaturePipeline', () => {
-  it('gives the same values when the newest bar is replaced while it forms (a live stream)', () => {
-    const candles = readCandles(BYBIT_BTC_1M, 400);
+  it('gives the same values when the newest bar is replaced while it forms (a live stream)', async () => {
+    const candles = await readCandles(BYBIT_BTC_1M, 400);
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 400, maxLength: 400 }), (updates) => {
         const closedOnly = new FeaturePipeline('x', 'BTC');

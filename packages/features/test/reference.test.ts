@@ -80,8 +80,8 @@ function compareWithReference(candles: readonly Candle[], barMs: number) {
 describe('features against trading-signals on real data', () => {
   it('Binance BTCUSDT 1h: ATR, body/ATR, volume z-score, realized volatility within 1e-9', {
     timeout: 120_000,
-  }, () => {
-    const candles = readCandles(BINANCE_BTC_1H);
+  }, async () => {
+    const candles = await readCandles(BINANCE_BTC_1H);
     expect(candles.length).toBe(13_848);
     const agreement = compareWithReference(candles, 3_600_000);
     for (const [name, result] of Object.entries(agreement)) {
@@ -95,8 +95,8 @@ describe('features against trading-signals on real data', () => {
 
   it('Bybit BTCUSDT 1m: ATR, body/ATR, volume z-score, realized volatility within 1e-9', {
     timeout: 120_000,
-  }, () => {
-    const candles = readCandles(BYBIT_BTC_1M);
+  }, async () => {
+    const candles = await readCandles(BYBIT_BTC_1M);
     expect(candles.length).toBe(43_200);
     const agreement = compareWithReference(candles, 60_000);
     for (const [name, result] of Object.entries(agreement)) {

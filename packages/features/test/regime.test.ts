@@ -55,8 +55,8 @@ describe('RegimeClassifier', () => {
     expect(classify([100, 100, 100, 100], 3, 0.3)[3]).toBe('chop'); // no move at all
   });
 
-  it('labels every bar of 19 months of Binance BTC 1h exactly as the definition', () => {
-    const closes = readCandles(BINANCE_BTC_1H).map((candle) => candle.close);
+  it('labels every bar of 19 months of Binance BTC 1h exactly as the definition', async () => {
+    const closes = (await readCandles(BINANCE_BTC_1H)).map((candle) => candle.close);
     const labels = classify(closes, 24, 0.3);
     expect(labels).toEqual(referenceLabels(closes, 24, 0.3));
     const counts = Object.fromEntries(

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import e3, { E3_CONDITION_NAMES } from '../src/index';
 import { BYBIT_BTC_1M, readCandles } from './data';
 
-const realCandles = readCandles(BYBIT_BTC_1M, 3000);
+const realCandles = await readCandles(BYBIT_BTC_1M, 3000);
 
 describeStrategyContract('e3', {
   plugin: e3,

@@ -5,7 +5,7 @@ import fundingFade from '../src/index';
 import { BINANCE_BTC_1H, BINANCE_BTC_FUNDING, readCandles, readFunding } from './data';
 
 const HOUR = 3_600_000;
-const candles = readCandles(BINANCE_BTC_1H, 2000);
+const candles = await readCandles(BINANCE_BTC_1H, 2000);
 
 describeStrategyContract('funding-fade', {
   plugin: fundingFade,
@@ -32,7 +32,7 @@ async function replay(options: Record<string, unknown>, bars = candles) {
     quantity: 0.01,
     ...options,
   });
-  const funding = readFunding(BINANCE_BTC_FUNDING);
+  const funding = await readFunding(BINANCE_BTC_FUNDING);
   const first = bars[0] as Candle;
   // Every position is closed the cycle after it opens, so each extreme can be faded again (exits
   // are not this test's subject).
