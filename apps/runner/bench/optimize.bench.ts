@@ -10,42 +10,26 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { redisAvailable, startRedis } from '@perpkit/testkit';
+import { smaOptimizeConfig } from '../test/helpers';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-const DATA = path.resolve(REPO, '../shared/data/cobra0506-bybit-linear/BTCUSDT_1m.csv');
 const TRIALS = Number(process.env.TRIALS ?? 120);
 
 const directory = mkdtempSync(path.join(tmpdir(), 'perpkit-optimize-bench-'));
 const config = path.join(directory, 'sma.yaml');
 writeFileSync(
   config,
-  `plugins: [perpkit-strategy-sma-cross]
-exchanges:
-  sim:
-    options:
-      fillModel: next-open
-      slippage: 0
-      fees: { maker: 0.0005, taker: 0.0005 }
-      defaultFundingRatePerHour: 0
-      markets: [{ symbol: BTC, tickSize: "0.1", lotSize: "0.001", minNotional: 0, maxLeverage: 100, fundingIntervalHours: 8 }]
-      accounts: [{ id: main, balance: 1000000 }]
-strategies:
-  - plugin: sma-cross
-    options: { exchange: sim, symbol: BTC, fast: 10, slow: 30, quantity: 1 }
-backtest:
-  data:
-    - symbol: BTC
-      candles: ${DATA}
-optimize:
-  space: { fast: { min: 3, max: 60, step: 1 }, slow: { min: 20, max: 400, step: 5 } }
+  smaOptimizeConfig(
+    `  space: { fast: { min: 3, max: 60, step: 1 }, slow: { min: 20, max: 400, step: 5 } }
   sampler: random
   trials: ${TRIALS}
   seed: 3
   objective: sharpe
   minTrades: 10
-  monteCarlo: false
-`,
+  monteCarlo: false`,
+    { range: null },
+  ),
 );
 
 function run(args: string[]): Promise<{ code: number | null; stderr: string }> {

@@ -16,7 +16,7 @@ import {
 import { ConfigError, type ConfigIssue, createConsoleLogger, type LogLevel, z } from '@perpkit/core';
 import { builtinPlugins } from './builtins';
 import { splitList, UsageError, usage } from './cli-support';
-import { loadPlugins, planComposition, searchDirsFor } from './compose';
+import { type CompositionPlan, loadPlugins, planComposition, searchDirsFor } from './compose';
 import { describeIssues, type LoadedConfig, loadConfig } from './config';
 import { type CliIo, EXIT } from './io';
 
@@ -241,6 +241,34 @@ export function readBacktestSection(
 }
 
 /**
+ * What a config's composition plan gives a backtest: its venues (every exchange must be a `sim`
+ * venue), components and engine settings. `runner backtest` and optimizer trials share it.
+ */
+export function backtestComponents(loaded: LoadedConfig, plan: CompositionPlan) {
+  const venues = plan.exchanges.map((exchange) => {
+    if (exchange.plugin.meta.name !== 'sim') {
+      throw new ConfigError(
+        `${loaded.file}: backtests run on simulated venues, but exchanges.${exchange.id} uses plugin "${exchange.plugin.meta.name}"; use plugin: sim with the venue's markets and fees`,
+        {
+          file: loaded.file,
+          issues: [{ path: `exchanges.${exchange.id}.plugin`, message: 'must be sim in a backtest' }],
+        },
+      );
+    }
+    return { id: exchange.id, sim: exchange.options as never };
+  });
+  return {
+    venues,
+    strategies: plan.strategies,
+    riskGates: plan.riskGates,
+    exitRules: plan.exitRules,
+    monitors: plan.monitors,
+    minHoldMs: loaded.config.engine.minHold,
+    candleHistory: loaded.config.engine.candleHistory,
+  };
+}
+
+/**
  * A progress bar on stderr when it is a terminal: bars fed to the engine against an estimate of
  * the total that converges as the files are consumed (by the engine, not merely read), redrawn at
  * most every 100 ms, ended by one newline when the run is done.
@@ -337,18 +365,6 @@ export async function runBacktestCommand(args: string[], io: CliIo): Promise<num
     searchDirs: searchDirsFor(path.resolve(io.cwd, values.config), io.cwd),
   });
   const plan = await planComposition(loaded, plugins);
-  const venues = plan.exchanges.map((exchange) => {
-    if (exchange.plugin.meta.name !== 'sim') {
-      throw new ConfigError(
-        `${loaded.file}: backtests run on simulated venues, but exchanges.${exchange.id} uses plugin "${exchange.plugin.meta.name}"; use plugin: sim with the venue's markets and fees`,
-        {
-          file: loaded.file,
-          issues: [{ path: `exchanges.${exchange.id}.plugin`, message: 'must be sim in a backtest' }],
-        },
-      );
-    }
-    return { id: exchange.id, sim: exchange.options as never };
-  });
   const level = (values['log-level'] ?? 'warn') as LogLevel;
   // The config's title describes the config's data; with --data, name the file actually used.
   const title =
@@ -360,14 +376,8 @@ export async function runBacktestCommand(args: string[], io: CliIo): Promise<num
   const spool = values.json !== undefined || values.report !== undefined ? new TradeSpool() : undefined;
   try {
     const result = await runBacktest({
-      venues,
+      ...backtestComponents(loaded, plan),
       instruments,
-      strategies: plan.strategies,
-      riskGates: plan.riskGates,
-      exitRules: plan.exitRules,
-      monitors: plan.monitors,
-      minHoldMs: loaded.config.engine.minHold,
-      candleHistory: loaded.config.engine.candleHistory,
       periodMs: intervalMs(section.period),
       maxEquityPoints: section.maxEquityPoints,
       runId: loaded.config.runId ?? 'backtest',

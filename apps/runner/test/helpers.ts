@@ -52,3 +52,40 @@ export const SIM_EXCHANGE = `exchanges:
     options:
       markets: [{ symbol: BTC, tickSize: '0.1', lotSize: '0.001' }]
 `;
+
+export const BYBIT_BTC_1M = path.resolve(REPO, '../shared/data/cobra0506-bybit-linear/BTCUSDT_1m.csv');
+
+/**
+ * The SMA example's venue and strategy on the Bybit 1m file (one week by default, `range: null` for
+ * all of it) with an `optimize:` section: the config the optimizer tests and benchmark search.
+ */
+export function smaOptimizeConfig(
+  optimize: string,
+  extra: { plugins?: string[]; riskGates?: string; range?: { from: string; to: string } | null } = {},
+): string {
+  const range =
+    extra.range === null
+      ? undefined
+      : (extra.range ?? { from: '2025-06-01T00:00:00Z', to: '2025-06-08T00:00:00Z' });
+  return `plugins: [${['perpkit-strategy-sma-cross', ...(extra.plugins ?? [])].map((name) => `'${name}'`).join(', ')}]
+exchanges:
+  sim:
+    options:
+      fillModel: next-open
+      slippage: 0
+      fees: { maker: 0.0005, taker: 0.0005 }
+      defaultFundingRatePerHour: 0
+      markets: [{ symbol: BTC, tickSize: "0.1", lotSize: "0.001", minNotional: 0, maxLeverage: 100, fundingIntervalHours: 8 }]
+      accounts: [{ id: main, balance: 1000000 }]
+strategies:
+  - plugin: sma-cross
+    options: { exchange: sim, symbol: BTC, fast: 10, slow: 30, quantity: 1 }
+${extra.riskGates ?? ''}
+backtest:
+  data:
+    - symbol: BTC
+      candles: ${BYBIT_BTC_1M}
+${range ? `  from: ${range.from}\n  to: ${range.to}\n` : ''}optimize:
+${optimize}
+`;
+}

@@ -2,37 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type RedisServer, redisAvailable, startRedis } from '@perpkit/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FIXTURES, REPO, runCli, writeConfig } from './helpers';
+import { FIXTURES, runCli, smaOptimizeConfig, writeConfig } from './helpers';
 import { count, readDb, startRunner, waitUntil } from './process';
-
-const BYBIT_BTC_1M = path.resolve(REPO, '../shared/data/cobra0506-bybit-linear/BTCUSDT_1m.csv');
-
-/** The SMA example's venue and strategy on one week of the Bybit 1m file, with a search space. */
-function smaConfig(optimize: string, extra: { plugins?: string[]; riskGates?: string } = {}): string {
-  return `plugins: [${['perpkit-strategy-sma-cross', ...(extra.plugins ?? [])].map((p) => `'${p}'`).join(', ')}]
-exchanges:
-  sim:
-    options:
-      fillModel: next-open
-      slippage: 0
-      fees: { maker: 0.0005, taker: 0.0005 }
-      defaultFundingRatePerHour: 0
-      markets: [{ symbol: BTC, tickSize: "0.1", lotSize: "0.001", minNotional: 0, maxLeverage: 100, fundingIntervalHours: 8 }]
-      accounts: [{ id: main, balance: 1000000 }]
-strategies:
-  - plugin: sma-cross
-    options: { exchange: sim, symbol: BTC, fast: 10, slow: 30, quantity: 1 }
-${extra.riskGates ?? ''}
-backtest:
-  data:
-    - symbol: BTC
-      candles: ${BYBIT_BTC_1M}
-  from: 2025-06-01T00:00:00Z
-  to: 2025-06-08T00:00:00Z
-optimize:
-${optimize}
-`;
-}
 
 type Row = {
   segment: string;
@@ -63,7 +34,7 @@ const GRID = `  space: { fast: { min: 5, max: 20, step: 5 }, slow: { min: 30, ma
 
 describe('runner optimize', () => {
   it('searches a grid on worker threads, ranks it, and writes a best config that reproduces the best trial', async () => {
-    const config = writeConfig(smaConfig(GRID));
+    const config = writeConfig(smaOptimizeConfig(GRID));
     const result = await runCli(['optimize', '--config', config, '--workers', '2']);
     expect(result.stderr).toContain('study');
     expect(result.code).toBe(0);
@@ -109,7 +80,7 @@ describe('runner optimize', () => {
   monteCarlo: false`;
     // Each trial holds its thread for 100 ms, so the study cannot finish before the kill.
     const config = writeConfig(
-      smaConfig(optimize, {
+      smaOptimizeConfig(optimize, {
         plugins: [`${FIXTURES}pause-gate.mjs`],
         riskGates: 'riskGates:\n  - plugin: pause\n    options: { pauseMs: 100 }',
       }),
@@ -136,7 +107,9 @@ describe('runner optimize', () => {
 
   it('names the field of a search space that does not fit the strategy', async () => {
     const config = writeConfig(
-      smaConfig(`  space: { fats: { min: 5, max: 20, step: 5 }, slow: { min: 0, max: 60, step: 15 } }`),
+      smaOptimizeConfig(
+        `  space: { fats: { min: 5, max: 20, step: 5 }, slow: { min: 0, max: 60, step: 15 } }`,
+      ),
     );
     const result = await runCli(['optimize', '--config', config]);
     expect(result.code).toBe(2);
@@ -145,7 +118,7 @@ describe('runner optimize', () => {
 
     // A walk-forward that does not fit in the data (one week) is refused before any trial runs.
     const long = writeConfig(
-      smaConfig(`  space: { fast: { min: 5, max: 20, step: 5 } }
+      smaOptimizeConfig(`  space: { fast: { min: 5, max: 20, step: 5 } }
   walkForward: { train: 30d, test: 10d }`),
     );
     const refused = await runCli(['optimize', '--config', long]);
@@ -166,7 +139,7 @@ describe.skipIf(!redisAvailable())('runner optimize --queue and runner worker (B
     // Every trial holds its thread for 1.5 s (a risk gate that pauses at setup): long enough to
     // kill a worker in the middle of one.
     const config = writeConfig(
-      smaConfig(
+      smaOptimizeConfig(
         `  space: { fast: { min: 5, max: 10, step: 5 }, slow: { min: 30, max: 60, step: 30 } }
   sampler: grid
   minTrades: 1

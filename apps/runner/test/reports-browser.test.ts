@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, runCli, writeConfig } from './helpers';
+import { runCli, smaOptimizeConfig, writeConfig } from './helpers';
 
 const CHROMIUM = '/usr/bin/chromium';
 // As for the dashboard: without Debian's chromium (installed by `npm run setup`) this suite cannot
@@ -21,7 +21,6 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
   '--disable-background-networking',
 ];
-const BYBIT_BTC_1M = path.resolve(REPO, '../shared/data/cobra0506-bybit-linear/BTCUSDT_1m.csv');
 
 /**
  * Opens a report file with every request that is not the file itself refused, and collects what
@@ -110,30 +109,16 @@ describe.skipIf(!available)('reports in headless Chromium, offline', () => {
   });
 
   it('the optimizer report shows its ranked table, plots and best config, and fetches nothing', async () => {
-    const config = writeConfig(`plugins: [perpkit-strategy-sma-cross]
-exchanges:
-  sim:
-    options:
-      fillModel: next-open
-      slippage: 0
-      fees: { maker: 0.0005, taker: 0.0005 }
-      defaultFundingRatePerHour: 0
-      markets: [{ symbol: BTC, tickSize: "0.1", lotSize: "0.001", minNotional: 0, maxLeverage: 100, fundingIntervalHours: 8 }]
-      accounts: [{ id: main, balance: 1000000 }]
-strategies:
-  - plugin: sma-cross
-    options: { exchange: sim, symbol: BTC, fast: 10, slow: 30, quantity: 1 }
-backtest:
-  data: [{ symbol: BTC, candles: ${BYBIT_BTC_1M} }]
-  from: 2025-06-01T00:00:00Z
-  to: 2025-06-11T00:00:00Z
-optimize:
-  space: { fast: { min: 5, max: 20, step: 5 }, slow: { min: 30, max: 90, step: 30 } }
+    const config = writeConfig(
+      smaOptimizeConfig(
+        `  space: { fast: { min: 5, max: 20, step: 5 }, slow: { min: 30, max: 90, step: 30 } }
   sampler: grid
   minTrades: 5
   walkForward: { train: 4d, test: 2d }
-  monteCarlo: { runs: 200 }
-`);
+  monteCarlo: { runs: 200 }`,
+        { range: { from: '2025-06-01T00:00:00Z', to: '2025-06-11T00:00:00Z' } },
+      ),
+    );
     const run = await runCli(['optimize', '--config', config, '--workers', '2']);
     expect(run.code).toBe(0);
     const results = JSON.parse(

@@ -6,9 +6,9 @@ import {
   loadCandleColumns,
   runBacktest,
 } from '@perpkit/backtest';
-import { ConfigError, silentLogger } from '@perpkit/core';
+import { silentLogger } from '@perpkit/core';
 import { applyParameters, type TrialMetrics, type TrialResult, type TrialTask } from '@perpkit/optimizer';
-import { readBacktestSection } from '../backtest-command';
+import { backtestComponents, readBacktestSection } from '../backtest-command';
 import { builtinPlugins } from '../builtins';
 import { type LoadedPlugins, loadPlugins, planComposition, searchDirsFor } from '../compose';
 import { type LoadedConfig, parseConfig } from '../config';
@@ -92,13 +92,6 @@ export async function evaluateTrial(
   try {
     const loaded = configWithParameters(prepared.loaded, prepared.descriptor.strategyIndex, task.params);
     const plan = await planComposition(loaded, prepared.plugins);
-    const venues = plan.exchanges.map((exchange) => {
-      if (exchange.plugin.meta.name !== 'sim')
-        throw new ConfigError(
-          `exchanges.${exchange.id}: optimizing runs backtests on simulated venues; use plugin: sim`,
-        );
-      return { id: exchange.id, sim: exchange.options as never };
-    });
     const instruments = prepared.instruments.map((instrument, index): BacktestInstrument => {
       const fileRange = instrument.candles;
       const from = Math.max(
@@ -119,14 +112,8 @@ export async function evaluateTrial(
     });
     const tradePnls: number[] = [];
     const result = await runBacktest({
-      venues,
+      ...backtestComponents(loaded, plan),
       instruments,
-      strategies: plan.strategies,
-      riskGates: plan.riskGates,
-      exitRules: plan.exitRules,
-      monitors: plan.monitors,
-      minHoldMs: loaded.config.engine.minHold,
-      candleHistory: loaded.config.engine.candleHistory,
       periodMs: prepared.periodMs,
       maxEquityPoints: 16,
       runId: `optimize-${task.segment}-${task.trial}`,
